@@ -1,0 +1,92 @@
+"""Settings, read from the environment here and nowhere else."""
+
+import os
+
+
+def _env(name, default=None):
+    value = os.environ.get(name, "").strip()
+    return value or default
+
+
+def _int_env(name, default):
+    return int(_env(name, str(default)))
+
+
+class Config:
+    """Settings shared by every environment."""
+
+    SECRET_KEY = _env("PORTAL_SECRET_KEY")
+    TOKEN_KEYS = _env("PORTAL_TOKEN_KEYS", "")
+    DATABASE_URL = _env("PORTAL_DATABASE_URL")
+    COMPANY_NAME = _env("PORTAL_COMPANY_NAME", "Our agency")
+    SANDBOX = _env("PORTAL_SANDBOX", "0") == "1"
+    REFRESH_MINUTES = _int_env("PORTAL_REFRESH_MINUTES", 360)
+
+    GRAPH_API_VERSION = _env("GRAPH_API_VERSION", "v27.0")
+    FACEBOOK_CLIENT_ID = _env("FACEBOOK_CLIENT_ID")
+    FACEBOOK_CLIENT_SECRET = _env("FACEBOOK_CLIENT_SECRET")
+    FACEBOOK_WWW_URL = _env("FACEBOOK_WWW_URL", "https://www.facebook.com")
+    FACEBOOK_GRAPH_URL = _env("FACEBOOK_GRAPH_URL", "https://graph.facebook.com")
+    INSTAGRAM_CLIENT_ID = _env("INSTAGRAM_CLIENT_ID")
+    INSTAGRAM_CLIENT_SECRET = _env("INSTAGRAM_CLIENT_SECRET")
+    INSTAGRAM_WWW_URL = _env("INSTAGRAM_WWW_URL", "https://www.instagram.com")
+    INSTAGRAM_API_URL = _env("INSTAGRAM_API_URL", "https://api.instagram.com")
+    INSTAGRAM_GRAPH_URL = _env("INSTAGRAM_GRAPH_URL", "https://graph.instagram.com")
+    META_WEBHOOK_VERIFY_TOKEN = _env("META_WEBHOOK_VERIFY_TOKEN")
+
+    # OWASP's scrypt floor (N=2**17); Werkzeug's default (2**15) is below it.
+    PASSWORD_HASH_METHOD = "scrypt:131072:8:1"
+    LOGIN_RATE_LIMIT = "10 per minute"
+
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"  # Strict would drop the cookie on the OAuth return hop.
+    PERMANENT_SESSION_LIFETIME = 12 * 3600
+    MAX_CONTENT_LENGTH = 1024 * 1024
+    WTF_CSRF_TIME_LIMIT = None  # Valid for the session's life; see security.md §3.4.
+
+    RATELIMIT_STORAGE_URI = "memory://"
+    RATELIMIT_HEADERS_ENABLED = True
+    RATELIMIT_ENABLED = True
+
+    PER_PAGE = 20
+    HTTPS = False
+
+
+class DevelopmentConfig(Config):
+    """A local run over plain HTTP, normally in sandbox mode."""
+
+    DEBUG = False
+
+
+class TestingConfig(Config):
+    """Fast, isolated settings for the test suite."""
+
+    TESTING = True
+    SECRET_KEY = "testing-secret-key"
+    # A fixed Fernet key so tests can decrypt what they stored.
+    TOKEN_KEYS = "4ZQx0mHkqSZ0CwV2lEw3pZ9JUUpH1YgQ2bY7cF2x3Hk="
+    PASSWORD_HASH_METHOD = "scrypt:1024:8:1"
+    COMPANY_NAME = "Acme Talent"
+
+
+class ProductionConfig(Config):
+    """HTTPS behind a proxy; refuses to start without its secrets."""
+
+    HTTPS = True
+    SESSION_COOKIE_SECURE = True
+    SESSION_COOKIE_NAME = "__Host-session"
+    REMEMBER_COOKIE_SECURE = True
+    REMEMBER_COOKIE_SAMESITE = "Lax"
+    PREFERRED_URL_SCHEME = "https"
+
+
+configs = {
+    "development": DevelopmentConfig,
+    "testing": TestingConfig,
+    "production": ProductionConfig,
+}
+
+
+def config_name_from_env():
+    """Return the configuration named by PORTAL_CONFIG (default development)."""
+    return _env("PORTAL_CONFIG", "development")

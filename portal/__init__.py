@@ -1,0 +1,159 @@
+"""The portal: create_app builds a Flask app from small register_* steps."""
+
+import logging
+import os
+
+from flask import Flask, jsonify, render_template, request
+
+from config import config_name_from_env, configs
+from portal import crypto, db
+from portal.extensions import csrf, limiter, login_manager
+from portal.security import HTMX_INTEGRITY, HTMX_URL, add_security_headers
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+log = logging.getLogger(__name__)
+
+
+class ConfigurationError(RuntimeError):
+    """A required setting is missing or wrong; the message names it."""
+
+
+def create_app(config_name=None, **overrides):
+    """Create the portal app; overrides replace single settings (tests use this)."""
+    name = config_name or config_name_from_env()
+    if name not in configs:
+        raise ConfigurationError(f"PORTAL_CONFIG must be one of {', '.join(configs)}, not {name!r}.")
+    app = Flask(
+        __name__,
+        instance_path=os.path.join(ROOT, "instance"),
+        template_folder=os.path.join(ROOT, "templates"),
+        static_folder=os.path.join(ROOT, "static"),
+    )
+    app.config.from_object(configs[name])
+    app.config["CONFIG_NAME"] = name
+    app.config.update(overrides)
+    check_config(app)
+    register_database(app)
+    register_extensions(app)
+    register_blueprints(app)
+    register_error_handlers(app)
+    register_hooks(app)
+    register_commands(app)
+    return app
+
+
+def check_config(app):
+    """Refuse to start with settings that would be unsafe or cannot work."""
+    if app.config["CONFIG_NAME"] == "production":
+        if not app.config.get("SECRET_KEY"):
+            raise ConfigurationError("PORTAL_SECRET_KEY must be set in production.")
+        if not app.config.get("TOKEN_KEYS"):
+            raise ConfigurationError("PORTAL_TOKEN_KEYS must be set in production.")
+        if app.debug:
+            raise ConfigurationError("DEBUG must be off in production.")
+    if not app.config.get("SECRET_KEY"):
+        raise ConfigurationError(
+            "PORTAL_SECRET_KEY is not set. scripts/run sets one for local use; "
+            "see the README for production."
+        )
+    try:
+        crypto.cipher.configure(app.config.get("TOKEN_KEYS"))
+    except crypto.TokenKeyError as exc:
+        raise ConfigurationError(str(exc)) from exc
+
+
+def register_database(app):
+    """Bind the deferred database and open one connection per request."""
+    url = app.config.get("DATABASE_URL")
+    if not url:
+        os.makedirs(app.instance_path, exist_ok=True)
+        url = "sqlite:///" + os.path.join(app.instance_path, "portal.sqlite3")
+        app.config["DATABASE_URL"] = url
+    app.extensions["database"] = db.bind_database(url)
+
+    @app.before_request
+    def open_connection():
+        db.database.connect(reuse_if_open=True)
+
+    @app.teardown_request
+    def close_connection(exc):
+        if not db.database.is_closed():
+            db.database.close()
+
+
+def register_extensions(app):
+    """Bind CSRF protection, the rate limiter and the login manager."""
+    csrf.init_app(app)
+    limiter.init_app(app)
+    login_manager.init_app(app)
+    login_manager.login_view = "staff.login"
+    login_manager.login_message = "Please sign in to see that page."
+    login_manager.login_message_category = "info"
+
+    from portal.staff.auth import load_staff, unauthorized
+
+    login_manager.user_loader(load_staff)
+    login_manager.unauthorized_handler(unauthorized)
+
+
+def register_blueprints(app):
+    """Attach the staff area and the public Link Accounts Pages."""
+    from portal.linking import bp as linking_bp
+    from portal.staff import bp as staff_bp
+
+    app.register_blueprint(staff_bp)
+    app.register_blueprint(linking_bp)
+
+    @app.get("/healthz")
+    def healthz():
+        db.database.execute_sql("SELECT 1")
+        return jsonify(status="ok")
+
+
+def register_error_handlers(app):
+    """Give every error a plain page of ours, never a stack trace."""
+    from flask_wtf.csrf import CSRFError
+    from werkzeug.exceptions import HTTPException
+
+    @app.errorhandler(CSRFError)
+    def csrf_failed(error):
+        response = app.make_response(
+            (render_template("errors/error.html", error=error, csrf=True), 400)
+        )
+        # htmx does not swap a 400; ask it to reload so the page gets a fresh token.
+        response.headers["HX-Refresh"] = "true"
+        return response
+
+    @app.errorhandler(HTTPException)
+    def http_error(error):
+        return render_template("errors/error.html", error=error), error.code
+
+    @app.errorhandler(Exception)
+    def unexpected_error(error):
+        log.exception("Unhandled error on %s %s", request.method, request.path)
+        return render_template("errors/error.html", error=None), 500
+
+
+def register_hooks(app):
+    """Add security headers and the values every template needs."""
+    https = app.config["HTTPS"]
+
+    @app.after_request
+    def secure_headers(response):
+        return add_security_headers(response, https=https)
+
+    @app.context_processor
+    def template_globals():
+        return {
+            "company_name": app.config["COMPANY_NAME"],
+            "htmx_url": HTMX_URL,
+            "htmx_integrity": HTMX_INTEGRITY,
+            "sandbox": app.config["SANDBOX"],
+        }
+
+
+def register_commands(app):
+    """Add the flask CLI commands (create-staff, init-db, seed-demo, scheduler)."""
+    from portal.cli import register
+
+    register(app)

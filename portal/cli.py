@@ -1,0 +1,65 @@
+"""flask CLI commands: create-staff, init-db, seed-demo, scheduler."""
+
+import logging
+
+import click
+
+from portal import db, migrations
+from portal.models import Creator, SocialAccount, Staff
+
+DEMO_EMAIL = "demo@portal.test"
+DEMO_PASSWORD = "demo-portal-password"
+DEMO_CREATORS = [
+    ("Ava Chen", "ava@creators.test", ["ava.creates", "ava.travels"]),
+    ("Marco Rossi", "marco@creators.test", ["marco_cooks"]),
+    ("Priya Natarajan", "priya@creators.test", ["priya.fit"]),
+    ("Sam Okafor", None, ["sam.okafor.art"]),
+]
+
+
+def register(app):
+    """Attach the portal's commands to app.cli."""
+
+    @app.cli.command("init-db")
+    def init_db():
+        """Create or upgrade the database schema."""
+        applied = migrations.upgrade(db.database.obj)
+        click.echo(f"Database at schema version {migrations.LATEST} (applied: {applied or 'nothing'}).")
+
+    @app.cli.command("create-staff")
+    @click.argument("email")
+    @click.option("--password", required=True, help="At least 12 characters.")
+    @click.option("--admin", is_flag=True, help="May manage staff and settings.")
+    def create_staff(email, password, admin):
+        """Create a staff account that can sign in at /login."""
+        if len(password) < 12:
+            raise click.BadParameter("use at least 12 characters", param_hint="--password")
+        migrations.upgrade(db.database.obj)
+        try:
+            staff = Staff.register(email, password, is_admin=admin, method=app.config["PASSWORD_HASH_METHOD"])
+        except ValueError as exc:
+            raise click.ClickException(str(exc)) from exc
+        click.echo(f"Created {'admin' if staff.is_admin else 'staff'} account {staff.email}.")
+
+    @app.cli.command("seed-demo")
+    def seed_demo():
+        """Add the demo admin and a few creators with Instagram handles, once."""
+        migrations.upgrade(db.database.obj)
+        if not Staff.by_email(DEMO_EMAIL):
+            Staff.register(DEMO_EMAIL, DEMO_PASSWORD, is_admin=True, method=app.config["PASSWORD_HASH_METHOD"])
+        if Creator.select().count() == 0:
+            for name, email, handles in DEMO_CREATORS:
+                creator = Creator.create(name=name, email=email)
+                creator.issue_link_token()
+                for handle in handles:
+                    SocialAccount.add_handle(creator, handle)
+        click.echo(f"Demo login: {DEMO_EMAIL} / {DEMO_PASSWORD}")
+
+    @app.cli.command("scheduler")
+    def scheduler():
+        """Run the one scheduler process (refreshes, story capture, token checks)."""
+        from portal.scheduler import run_scheduler
+
+        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+        if not run_scheduler(app):
+            raise SystemExit(1)

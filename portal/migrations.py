@@ -1,0 +1,63 @@
+"""Versioned schema changes, so an upgrade changes tables in place and loses no data.
+
+A new database gets every table from the current models and is stamped with the
+latest version. An existing one runs, in order, each step newer than its stamp.
+To change the schema: change the model, then append a step that makes the same
+change with playhouse.migrate (and never edit a step that has shipped).
+"""
+
+import logging
+
+from peewee import IntegerField, TextField, fn
+from playhouse.migrate import SchemaMigrator, migrate
+
+from portal.models import MODELS, SchemaVersion
+
+log = logging.getLogger(__name__)
+
+
+def _v2_reusable_links_and_session_versions(migrator):
+    # Staff can copy a creator's existing link again (kept encrypted), and
+    # logging out ends the session on the server, not only in the browser.
+    return [
+        migrator.add_column("creator", "link_token", TextField(null=True)),
+        migrator.add_column("staff", "session_version", IntegerField(default=1)),
+    ]
+
+
+# (version, step); version 1 is the first released schema.
+STEPS = [
+    (2, _v2_reusable_links_and_session_versions),
+]
+LATEST = STEPS[-1][0] if STEPS else 1
+
+
+def current_version(db):
+    """Return the schema version stamped on db, 0 for an empty database."""
+    if not db.table_exists(SchemaVersion._meta.table_name):
+        return 0
+    with db.bind_ctx([SchemaVersion]):
+        return SchemaVersion.select(fn.MAX(SchemaVersion.version)).scalar() or 0
+
+
+def upgrade(db):
+    """Bring db to the latest schema and return the list of versions applied."""
+    with db.bind_ctx([SchemaVersion]):
+        version = current_version(db)
+        if version == 0:
+            with db.atomic():
+                db.create_tables([*MODELS, SchemaVersion])
+                SchemaVersion.create(version=LATEST)
+            log.info("Created a new database at schema version %s", LATEST)
+            return [LATEST]
+        applied = []
+        migrator = SchemaMigrator.from_database(db)
+        for step_version, step in STEPS:
+            if step_version <= version:
+                continue
+            with db.atomic():
+                migrate(*step(migrator))
+                SchemaVersion.create(version=step_version)
+            log.info("Upgraded the database to schema version %s", step_version)
+            applied.append(step_version)
+        return applied

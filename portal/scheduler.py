@@ -1,0 +1,82 @@
+"""The one scheduler process: build_scheduler(app) and the lock that keeps it single.
+
+Never started by create_app: `flask --app wsgi scheduler` runs it in its own
+process, so web workers and tests never run jobs. Its jobs arrive with the
+insights work; until then it holds the lock and waits.
+"""
+
+import fcntl
+import logging
+import os
+
+from apscheduler.schedulers.blocking import BlockingScheduler
+
+log = logging.getLogger(__name__)
+
+JOB_DEFAULTS = {
+    "coalesce": True,  # one catch-up run after a pause, not a burst that burns Meta quota
+    "max_instances": 1,  # a slow run never overlaps itself
+    "misfire_grace_time": 300,  # APScheduler's 1 s default drops runs after any hiccup
+}
+
+
+def build_scheduler(app):
+    """Return a scheduler with the portal's jobs registered under fixed ids."""
+    scheduler = BlockingScheduler(job_defaults=JOB_DEFAULTS, timezone="UTC")
+    return scheduler
+
+
+class SchedulerLock:
+    """An exclusive lock on a file; only the process holding it runs jobs."""
+
+    def __init__(self, path):
+        self.path = path
+        self._file = None
+
+    def acquire(self):
+        """Take the lock without waiting; return False if another process holds it."""
+        os.makedirs(os.path.dirname(self.path), exist_ok=True)
+        handle = open(self.path, "a+")
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.close()
+            return False
+        handle.seek(0)
+        handle.truncate()
+        handle.write(str(os.getpid()))
+        handle.flush()
+        self._file = handle
+        return True
+
+    def release(self):
+        """Let another scheduler take over."""
+        if self._file is not None:
+            fcntl.flock(self._file, fcntl.LOCK_UN)
+            self._file.close()
+            self._file = None
+
+
+def lock_path(app):
+    """Return the lock file shared by every scheduler of this instance folder."""
+    return os.path.join(app.instance_path, "scheduler.lock")
+
+
+def run_scheduler(app):
+    """Run the scheduler in the foreground if no other scheduler holds the lock."""
+    lock = SchedulerLock(lock_path(app))
+    if not lock.acquire():
+        log.warning(
+            "Another scheduler holds %s; this one runs no jobs. Stop the other first.",
+            lock.path,
+        )
+        return False
+    scheduler = build_scheduler(app)
+    log.info("Scheduler started with jobs: %s", [job.id for job in scheduler.get_jobs()] or "none yet")
+    try:
+        scheduler.start()
+    except (KeyboardInterrupt, SystemExit):
+        pass
+    finally:
+        lock.release()
+    return True

@@ -1,0 +1,7 @@
+"""Staff area: sign-in, creators, their social accounts, invitations and settings."""
+
+from flask import Blueprint
+
+bp = Blueprint("staff", __name__)
+
+from portal.staff import auth, creators, settings  # noqa: E402,F401  (routes register on bp)

@@ -1,0 +1,164 @@
+"""Creators: the list, the profile with its tabs, handles, and the Link Accounts Page panel."""
+
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask_login import login_required
+
+from portal.db import utcnow
+from portal.htmx import is_htmx_swap, render_page_or_fragment
+from portal.invitation import mailto_url, render_text
+from portal.models import Creator, DuplicateHandle, InvitationTemplate, SocialAccount
+from portal.staff import bp
+from portal.staff.forms import CreatorForm, HandleForm
+
+
+def _creator_or_404(creator_id):
+    return Creator.get_or_none(Creator.id == creator_id) or abort(404)
+
+
+def _page_number():
+    value = request.args.get("page", "1")
+    return int(value) if value.isdigit() and 0 < int(value) < 100000 else 1
+
+
+@bp.get("/")
+@login_required
+def index():
+    return redirect(url_for("staff.creator_list"))
+
+
+@bp.get("/creators")
+@login_required
+def creator_list():
+    query = request.args.get("q", "")[:100]
+    page = Creator.search(query, _page_number(), current_app.config["PER_PAGE"])
+    return render_page_or_fragment(
+        "staff/creator_list.html", "staff/partials/creator_results.html", page=page, query=query
+    )
+
+
+@bp.route("/creators/new", methods=["GET", "POST"])
+@login_required
+def creator_new():
+    form = CreatorForm()
+    if form.validate_on_submit():
+        creator = Creator(name=form.name.data.strip(), email=(form.email.data or None))
+        creator.save()
+        creator.issue_link_token()
+        flash(f"{creator.name} was added.", "success")
+        return redirect(url_for("staff.creator_accounts", creator_id=creator.id))
+    return render_template("staff/creator_form.html", form=form, creator=None)
+
+
+@bp.route("/creators/<int:creator_id>/edit", methods=["GET", "POST"])
+@login_required
+def creator_edit(creator_id):
+    creator = _creator_or_404(creator_id)
+    form = CreatorForm(obj=creator)
+    if form.validate_on_submit():
+        creator.name = form.name.data.strip()
+        creator.email = form.email.data or None
+        creator.updated_at = utcnow()
+        creator.save()
+        flash("Changes saved.", "success")
+        return redirect(url_for("staff.creator_detail", creator_id=creator.id))
+    return render_template("staff/creator_form.html", form=form, creator=creator)
+
+
+def _render_profile(creator, panel, **context):
+    """Render the profile with one panel, or only that panel for an htmx tab switch."""
+    return render_page_or_fragment(
+        "staff/creator.html",
+        "staff/partials/creator_body.html",
+        creator=creator,
+        panel=panel,
+        **context,
+    )
+
+
+@bp.get("/creators/<int:creator_id>")
+@login_required
+def creator_detail(creator_id):
+    creator = _creator_or_404(creator_id)
+    return _render_profile(creator, "creator_overview", accounts=list(creator.accounts()))
+
+
+@bp.get("/creators/<int:creator_id>/accounts")
+@login_required
+def creator_accounts(creator_id):
+    creator = _creator_or_404(creator_id)
+    return _render_profile(
+        creator, "account_panel", accounts=list(creator.accounts()), form=HandleForm()
+    )
+
+
+def _account_list_response(creator, form, status=200):
+    """Answer a handle change: the account list for htmx, the tab page otherwise."""
+    context = {"creator": creator, "accounts": list(creator.accounts()), "form": form}
+    if is_htmx_swap():
+        return render_template("staff/partials/account_list.html", **context), status
+    if status >= 400:
+        return render_template("staff/creator.html", panel="account_panel", **context), status
+    return redirect(url_for("staff.creator_accounts", creator_id=creator.id))
+
+
+@bp.post("/creators/<int:creator_id>/accounts")
+@login_required
+def account_add(creator_id):
+    creator = _creator_or_404(creator_id)
+    form = HandleForm()
+    if form.validate_on_submit():
+        try:
+            SocialAccount.add_handle(creator, form.username)
+        except DuplicateHandle as exc:
+            form.handle.errors.append(str(exc))
+            return _account_list_response(creator, form, 422)
+        return _account_list_response(creator, HandleForm(formdata=None))
+    return _account_list_response(creator, form, 422)
+
+
+@bp.post("/creators/<int:creator_id>/accounts/<int:account_id>/delete")
+@login_required
+def account_delete(creator_id, account_id):
+    creator = _creator_or_404(creator_id)
+    account = SocialAccount.of_creator(creator.id, account_id) or abort(404)
+    form = HandleForm(formdata=None)
+    if not account.removable:
+        form.handle.errors.append(f"@{account.username} is {account.status_label.lower()}; unlink it first.")
+        return _account_list_response(creator, form, 409)
+    account.delete_instance()
+    return _account_list_response(creator, form)
+
+
+def _invitation_context(creator):
+    link = url_for("linking.link_page", token=creator.link_token, _external=True) if creator.link_token else None
+    template = InvitationTemplate.current()
+    fill = {"name": creator.name, "company": current_app.config["COMPANY_NAME"], "link": link or ""}
+    subject = render_text(template.subject, **fill)
+    body = render_text(template.body, **fill)
+    return {
+        "link": link,
+        "invitation_subject": subject,
+        "invitation_body": body,
+        "mailto": mailto_url(creator.email, subject, body),
+    }
+
+
+@bp.get("/creators/<int:creator_id>/link-accounts")
+@login_required
+def creator_link_accounts(creator_id):
+    creator = _creator_or_404(creator_id)
+    return _render_profile(creator, "link_accounts", **_invitation_context(creator))
+
+
+@bp.post("/creators/<int:creator_id>/link-token")
+@login_required
+def link_token_rotate(creator_id):
+    creator = _creator_or_404(creator_id)
+    creator.issue_link_token()
+    message = "A new link was issued. The old link no longer works."
+    if is_htmx_swap():
+        return render_template(
+            "staff/partials/link_accounts.html", creator=creator, notice=message, **_invitation_context(creator)
+        )
+    flash(message, "success")
+    return redirect(url_for("staff.creator_link_accounts", creator_id=creator.id))

@@ -1,0 +1,71 @@
+// The portal's only script: copy buttons and closing menus. No inline scripts (CSP).
+(function () {
+  "use strict";
+
+  function say(statusId, message) {
+    var status = statusId && document.getElementById(statusId);
+    if (!status) return;
+    status.textContent = message;
+    window.clearTimeout(status._clear);
+    status._clear = window.setTimeout(function () { status.textContent = ""; }, 4000);
+  }
+
+  function selectAll(source) {
+    source.focus();
+    if (typeof source.select === "function") {
+      source.select();
+      return;
+    }
+    var range = document.createRange();
+    range.selectNodeContents(source);
+    var selection = window.getSelection();
+    selection.removeAllRanges();
+    selection.addRange(range);
+  }
+
+  function fallbackCopy(source, statusId) {
+    // Without the clipboard API (plain-HTTP origins, older browsers) select the
+    // text so a keyboard shortcut copies it, and say so.
+    selectAll(source);
+    var copied = false;
+    try { copied = document.execCommand("copy"); } catch (e) { copied = false; }
+    say(statusId, copied ? "Copied" : "Selected: press Ctrl+C (or \u2318C) to copy");
+  }
+
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest("[data-copy]");
+    if (!button) return;
+    var source = document.getElementById(button.getAttribute("data-copy"));
+    if (!source) return;
+    var statusId = button.getAttribute("data-copy-status");
+    var text = "value" in source ? source.value : source.textContent;
+    if (navigator.clipboard && window.isSecureContext) {
+      navigator.clipboard.writeText(text).then(
+        function () { say(statusId, "Copied"); },
+        function () { fallbackCopy(source, statusId); }
+      );
+    } else {
+      fallbackCopy(source, statusId);
+    }
+  });
+
+  // Menus are <details>: Escape closes the open one; a click elsewhere too.
+  document.addEventListener("keydown", function (event) {
+    if (event.key !== "Escape") return;
+    var open = document.querySelector("details.menu[open]");
+    if (open) {
+      open.removeAttribute("open");
+      open.querySelector("summary").focus();
+    }
+  });
+  document.addEventListener("click", function (event) {
+    document.querySelectorAll("details.menu[open]").forEach(function (menu) {
+      if (!menu.contains(event.target)) menu.removeAttribute("open");
+    });
+  });
+  // A menu item that swaps content with htmx closes its menu.
+  document.addEventListener("htmx:beforeRequest", function (event) {
+    var menu = event.target.closest && event.target.closest("details.menu");
+    if (menu) menu.removeAttribute("open");
+  });
+})();
