@@ -53,8 +53,7 @@ def check_config(app):
             raise ConfigurationError("DEBUG must be off in production.")
     if not app.config.get("SECRET_KEY"):
         raise ConfigurationError(
-            "PORTAL_SECRET_KEY is not set. scripts/run sets one for local use; "
-            "see the README for production."
+            "PORTAL_SECRET_KEY is not set. scripts/run sets one for local use; see the README for production."
         )
     try:
         crypto.cipher.configure(app.config.get("TOKEN_KEYS"))
@@ -117,9 +116,7 @@ def register_error_handlers(app):
 
     @app.errorhandler(CSRFError)
     def csrf_failed(error):
-        response = app.make_response(
-            (render_template("errors/error.html", error=error, csrf=True), 400)
-        )
+        response = app.make_response((render_template("errors/error.html", error=error, csrf=True), 400))
         # htmx does not swap a 400; ask it to reload so the page gets a fresh token.
         response.headers["HX-Refresh"] = "true"
         return response

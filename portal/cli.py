@@ -46,7 +46,9 @@ def register(app):
         """Add the demo admin and a few creators with Instagram handles, once."""
         migrations.upgrade(db.database.obj)
         if not Staff.by_email(DEMO_EMAIL):
-            Staff.register(DEMO_EMAIL, DEMO_PASSWORD, is_admin=True, method=app.config["PASSWORD_HASH_METHOD"])
+            Staff.register(
+                DEMO_EMAIL, DEMO_PASSWORD, is_admin=True, method=app.config["PASSWORD_HASH_METHOD"]
+            )
         if Creator.select().count() == 0:
             for name, email, handles in DEMO_CREATORS:
                 creator = Creator.create(name=name, email=email)

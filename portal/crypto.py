@@ -23,8 +23,7 @@ class _Cipher:
             self._fernet = MultiFernet([Fernet(k.encode()) for k in keys])
         except (ValueError, TypeError) as exc:
             raise TokenKeyError(
-                "PORTAL_TOKEN_KEYS holds a value that is not a Fernet key "
-                "(32 url-safe base64-encoded bytes)."
+                "PORTAL_TOKEN_KEYS holds a value that is not a Fernet key (32 url-safe base64-encoded bytes)."
             ) from exc
 
     def _require(self):

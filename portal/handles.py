@@ -39,9 +39,7 @@ def normalise_handle(text):
     if len(value) > MAX_LENGTH:
         raise InvalidHandle(f"Instagram usernames are at most {MAX_LENGTH} characters.")
     if not value or not _ALLOWED.match(value):
-        raise InvalidHandle(
-            "Instagram usernames use only letters, numbers, periods and underscores."
-        )
+        raise InvalidHandle("Instagram usernames use only letters, numbers, periods and underscores.")
     if value.startswith(".") or value.endswith("."):
         raise InvalidHandle("Instagram usernames cannot start or end with a period.")
     if ".." in value:

@@ -93,9 +93,7 @@ class Staff(BaseModel):
 
     def end_sessions(self):
         """Make every session cookie issued to this staff member worthless."""
-        Staff.update(session_version=Staff.session_version + 1).where(
-            Staff.id == self.id
-        ).execute()
+        Staff.update(session_version=Staff.session_version + 1).where(Staff.id == self.id).execute()
 
 
 def hash_link_token(token):
@@ -164,9 +162,7 @@ class Creator(BaseModel):
         text = (query or "").strip().lower().lstrip("@")
         if text:
             pattern = f"%{text}%"
-            handles = SocialAccount.select(SocialAccount.creator).where(
-                SocialAccount.username ** pattern
-            )
+            handles = SocialAccount.select(SocialAccount.creator).where(SocialAccount.username**pattern)
             selection = selection.where((fn.LOWER(cls.name) ** pattern) | cls.id.in_(handles))
         total = selection.count()
         rows = selection.order_by(fn.LOWER(cls.name), cls.id).paginate(page, per_page)
@@ -235,9 +231,7 @@ class SocialAccount(BaseModel):
     def add_handle(cls, creator, username):
         """Add an Instagram username to a creator, or raise DuplicateHandle."""
         with database.atomic():
-            exists = cls.select().where(
-                (cls.creator == creator) & (cls.username == username)
-            ).exists()
+            exists = cls.select().where((cls.creator == creator) & (cls.username == username)).exists()
             if exists:
                 raise DuplicateHandle(f"@{username} is already listed for this creator.")
             return cls.create(creator=creator, username=username)

@@ -86,9 +86,7 @@ def creator_detail(creator_id):
 @login_required
 def creator_accounts(creator_id):
     creator = _creator_or_404(creator_id)
-    return _render_profile(
-        creator, "account_panel", accounts=list(creator.accounts()), form=HandleForm()
-    )
+    return _render_profile(creator, "account_panel", accounts=list(creator.accounts()), form=HandleForm())
 
 
 def _account_list_response(creator, form, status=200):
@@ -130,7 +128,9 @@ def account_delete(creator_id, account_id):
 
 
 def _invitation_context(creator):
-    link = url_for("linking.link_page", token=creator.link_token, _external=True) if creator.link_token else None
+    link = (
+        url_for("linking.link_page", token=creator.link_token, _external=True) if creator.link_token else None
+    )
     template = InvitationTemplate.current()
     fill = {"name": creator.name, "company": current_app.config["COMPANY_NAME"], "link": link or ""}
     subject = render_text(template.subject, **fill)
@@ -158,7 +158,10 @@ def link_token_rotate(creator_id):
     message = "A new link was issued. The old link no longer works."
     if is_htmx_swap():
         return render_template(
-            "staff/partials/link_accounts.html", creator=creator, notice=message, **_invitation_context(creator)
+            "staff/partials/link_accounts.html",
+            creator=creator,
+            notice=message,
+            **_invitation_context(creator),
         )
     flash(message, "success")
     return redirect(url_for("staff.creator_link_accounts", creator_id=creator.id))

@@ -65,4 +65,6 @@ def invitation_edit():
 @admin_required
 def invitation_preview():
     form = InvitationForm()
-    return render_template("staff/partials/invitation_preview.html", **_preview(form.subject.data, form.body.data))
+    return render_template(
+        "staff/partials/invitation_preview.html", **_preview(form.subject.data, form.body.data)
+    )
