@@ -10,9 +10,9 @@ from portal.models import Creator, SocialAccount, Staff
 DEMO_EMAIL = "demo@portal.test"
 DEMO_PASSWORD = "demo-portal-password"
 DEMO_CREATORS = [
-    ("Ava Chen", "ava@creators.test", ["ava.creates", "ava.travels"]),
-    ("Marco Rossi", "marco@creators.test", ["marco_cooks"]),
-    ("Priya Natarajan", "priya@creators.test", ["priya.fit"]),
+    ("Ava Chen", "ava@example.com", ["ava.creates", "ava.travels"]),
+    ("Marco Rossi", "marco@example.com", ["marco_cooks"]),
+    ("Priya Natarajan", "priya@example.com", ["priya.fit"]),
     ("Sam Okafor", None, ["sam.okafor.art"]),
 ]
 

@@ -46,7 +46,7 @@ def creator_new():
         creator.issue_link_token()
         flash(f"{creator.name} was added.", "success")
         return redirect(url_for("staff.creator_accounts", creator_id=creator.id))
-    return render_template("staff/creator_form.html", form=form, creator=None)
+    return render_template("staff/creator_form.html", form=form, creator=None), 422 if form.errors else 200
 
 
 @bp.route("/creators/<int:creator_id>/edit", methods=["GET", "POST"])
@@ -61,7 +61,7 @@ def creator_edit(creator_id):
         creator.save()
         flash("Changes saved.", "success")
         return redirect(url_for("staff.creator_detail", creator_id=creator.id))
-    return render_template("staff/creator_form.html", form=form, creator=creator)
+    return render_template("staff/creator_form.html", form=form, creator=creator), 422 if form.errors else 200
 
 
 def _render_profile(creator, panel, **context):
@@ -89,9 +89,9 @@ def creator_accounts(creator_id):
     return _render_profile(creator, "account_panel", accounts=list(creator.accounts()), form=HandleForm())
 
 
-def _account_list_response(creator, form, status=200):
+def _account_list_response(creator, form, status=200, problem=None):
     """Answer a handle change: the account list for htmx, the tab page otherwise."""
-    context = {"creator": creator, "accounts": list(creator.accounts()), "form": form}
+    context = {"creator": creator, "accounts": list(creator.accounts()), "form": form, "problem": problem}
     if is_htmx_swap():
         return render_template("staff/partials/account_list.html", **context), status
     if status >= 400:
@@ -121,8 +121,8 @@ def account_delete(creator_id, account_id):
     account = SocialAccount.of_creator(creator.id, account_id) or abort(404)
     form = HandleForm(formdata=None)
     if not account.removable:
-        form.handle.errors.append(f"@{account.username} is {account.status_label.lower()}; unlink it first.")
-        return _account_list_response(creator, form, 409)
+        problem = f"@{account.username} is {account.status_label.lower()}; unlink it first."
+        return _account_list_response(creator, form, 409, problem)
     account.delete_instance()
     return _account_list_response(creator, form)
 

@@ -1,0 +1,47 @@
+import re
+
+from portal.models import Creator
+
+
+def test_link_page_shows_requirements_permissions_and_accounts(client, creator):
+    response = client.get(f"/link/{creator.raw_link_token}")
+    page = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert "Link Instagram accounts for Ava Chen" in page
+    assert "@ava.creates" in page and "Not linked" in page
+    assert "professional account" in page and "linked to a Facebook Page" in page
+    assert "Owner, Admin, Analyst or Advertiser" in page
+    assert re.search(r'href="https://www\.facebook\.com/help/[^"]+"', page)
+    assert "never post on your behalf, follow pages, or like content" in page
+    assert "remove the link to your account" in page
+
+
+def test_link_page_needs_no_staff_login_and_is_kept_out_of_caches_and_search(client, creator):
+    response = client.get(f"/link/{creator.raw_link_token}")
+    assert response.status_code == 200
+    assert response.headers["Cache-Control"] == "no-store"
+    assert response.headers["X-Robots-Tag"] == "noindex, nofollow"
+    assert response.headers["Referrer-Policy"] == "same-origin"
+
+
+def test_unknown_and_replaced_links_get_the_same_plain_404(client, creator):
+    replaced = creator.raw_link_token
+    creator.issue_link_token()
+    unknown = client.get("/link/" + "A" * 43)
+    old = client.get(f"/link/{replaced}")
+    assert unknown.status_code == old.status_code == 404
+    assert unknown.get_data() == old.get_data()
+    assert dict(unknown.headers) == dict(old.headers)
+    assert "Ava" not in old.get_data(as_text=True)
+
+
+def test_odd_link_paths_are_404_not_errors(client, creator):
+    for path in ("/link/", "/link/%00", "/link/" + "x" * 5000, "/link/a/b", "/link/%F0%9F%98%80"):
+        assert client.get(path).status_code == 404, path
+
+
+def test_link_page_escapes_a_creator_name_with_markup(client):
+    creator = Creator.create(name="<script>alert(1)</script>")
+    token = creator.issue_link_token()
+    page = client.get(f"/link/{token}").get_data(as_text=True)
+    assert "<script>alert(1)</script>" not in page and "&lt;script&gt;" in page

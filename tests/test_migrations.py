@@ -1,0 +1,123 @@
+"""An older database is upgraded in place: its rows survive and it ends like a new one."""
+
+from peewee import BooleanField, CharField, ForeignKeyField, IntegerField, Model, TextField
+
+from portal import db, migrations
+from portal.db import UTCDateTimeField
+from portal.models import MODELS, Creator, SchemaVersion, Staff
+
+
+def build_version_1(database):
+    """Create the tables exactly as schema version 1 had them, with one row each."""
+
+    class Base(Model):
+        class Meta:
+            legacy_table_names = False
+
+    class V1Staff(Base):
+        email = CharField(unique=True)
+        password_hash = CharField()
+        is_admin = BooleanField(default=False)
+        created_at = UTCDateTimeField()
+        last_login_at = UTCDateTimeField(null=True)
+
+        class Meta:
+            table_name = "staff"
+
+    class V1Creator(Base):
+        name = CharField()
+        email = CharField(null=True)
+        link_token_hash = CharField(unique=True, null=True)
+        link_created_at = UTCDateTimeField(null=True)
+        created_at = UTCDateTimeField()
+        updated_at = UTCDateTimeField()
+
+        class Meta:
+            table_name = "creator"
+
+    class V1SocialAccount(Base):
+        creator = ForeignKeyField(V1Creator, on_delete="CASCADE")
+        username = CharField()
+        kind = CharField(default="instagram")
+        status = CharField(default="unlinked")
+        refresh_enabled = BooleanField(default=True)
+        ig_user_id = CharField(null=True)
+        linked_by_fb_user_id = CharField(null=True)
+        linked_by_name = CharField(null=True)
+        linked_at = UTCDateTimeField(null=True)
+        page_id = CharField(null=True)
+        page_name = CharField(null=True)
+        last_refreshed_at = UTCDateTimeField(null=True)
+        last_error = TextField(null=True)
+        created_at = UTCDateTimeField()
+
+        class Meta:
+            table_name = "social_account"
+            indexes = ((("creator", "username"), True),)
+
+    class V1InvitationTemplate(Base):
+        subject = CharField()
+        body = TextField()
+        updated_at = UTCDateTimeField()
+        updated_by = ForeignKeyField(V1Staff, null=True, on_delete="SET NULL")
+
+        class Meta:
+            table_name = "invitation_template"
+
+    class V1SchemaVersion(Base):
+        version = IntegerField(primary_key=True)
+        applied_at = UTCDateTimeField()
+
+        class Meta:
+            table_name = "schema_version"
+
+    tables = [V1Staff, V1Creator, V1SocialAccount, V1InvitationTemplate, V1SchemaVersion]
+    now = db.utcnow()
+    with database.bind_ctx(tables):
+        database.create_tables(tables)
+        V1SchemaVersion.create(version=1, applied_at=now)
+        V1Staff.create(email="old@agency.test", password_hash="x", is_admin=True, created_at=now)
+        creator = V1Creator.create(name="Ava Chen", link_token_hash="a" * 64, created_at=now, updated_at=now)
+        V1SocialAccount.create(creator=creator, username="ava.creates", created_at=now)
+
+
+def columns(database):
+    return {
+        table: sorted(column.name for column in database.get_columns(table))
+        for table in sorted(database.get_tables())
+    }
+
+
+def test_a_new_database_gets_the_latest_schema(app):
+    database = db.database.obj
+    assert migrations.current_version(database) == migrations.LATEST
+    assert {m._meta.table_name for m in [*MODELS, SchemaVersion]} <= set(database.get_tables())
+    assert migrations.upgrade(database) == []  # a second run changes nothing
+
+
+def test_version_1_database_is_upgraded_in_place_keeping_its_rows(make_app, tmp_path):
+    url = f"sqlite:///{tmp_path / 'old.sqlite3'}"
+    old = db.open_database(url)
+    build_version_1(old)
+    old.close()
+
+    app = make_app(DATABASE_URL=url)  # runs migrations.upgrade, as `flask init-db` does
+    database = db.database.obj
+    assert migrations.current_version(database) == migrations.LATEST
+    staff = Staff.get(Staff.email == "old@agency.test")
+    assert staff.session_version == 1 and staff.is_admin
+    creator = Creator.get(Creator.name == "Ava Chen")
+    assert creator.link_token is None and creator.link_token_hash == "a" * 64
+    assert [a.username for a in creator.accounts()] == ["ava.creates"]
+    assert app.test_client().get("/healthz").status_code == 200
+
+
+def test_upgraded_schema_matches_a_new_one(make_app, tmp_path):
+    old_url = f"sqlite:///{tmp_path / 'old.sqlite3'}"
+    old = db.open_database(old_url)
+    build_version_1(old)
+    old.close()
+    make_app(DATABASE_URL=old_url)
+    upgraded = columns(db.database.obj)
+    make_app(DATABASE_URL=f"sqlite:///{tmp_path / 'new.sqlite3'}")
+    assert upgraded == columns(db.database.obj)

@@ -1,0 +1,45 @@
+import threading
+
+from apscheduler.schedulers.blocking import BlockingScheduler
+
+from portal.scheduler import JOB_DEFAULTS, SchedulerLock, build_scheduler, lock_path, run_scheduler
+
+
+def test_create_app_starts_no_scheduler_thread(make_app, monkeypatch):
+    before = {t.ident for t in threading.enumerate()}
+    make_app()
+    monkeypatch.setenv("WERKZEUG_RUN_MAIN", "true")
+    make_app()
+    started = [t for t in threading.enumerate() if t.ident not in before]
+    # The rate limiter's in-memory storage expires keys with a threading.Timer; nothing else may start.
+    assert [t for t in started if not isinstance(t, threading.Timer)] == []
+
+
+def test_build_scheduler_uses_safe_job_defaults(app):
+    scheduler = build_scheduler(app)
+    assert isinstance(scheduler, BlockingScheduler)
+    assert not scheduler.running
+    assert JOB_DEFAULTS["coalesce"] is True and JOB_DEFAULTS["max_instances"] == 1
+    assert JOB_DEFAULTS["misfire_grace_time"] >= 60
+    assert scheduler._job_defaults == JOB_DEFAULTS
+
+
+def test_only_one_scheduler_holds_the_lock(tmp_path):
+    first = SchedulerLock(str(tmp_path / "scheduler.lock"))
+    second = SchedulerLock(str(tmp_path / "scheduler.lock"))
+    assert first.acquire()
+    assert not second.acquire()
+    first.release()  # as when the first process stops
+    assert second.acquire()
+    second.release()
+
+
+def test_second_scheduler_refuses_to_run_and_says_why(app, caplog):
+    holder = SchedulerLock(lock_path(app))
+    assert holder.acquire()
+    try:
+        with caplog.at_level("WARNING"):
+            assert run_scheduler(app) is False
+        assert "Another scheduler holds" in caplog.text
+    finally:
+        holder.release()

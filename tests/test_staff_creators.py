@@ -1,0 +1,180 @@
+import re
+
+import pytest
+
+from portal.models import AccountStatus, Creator, SocialAccount
+
+HX = {"HX-Request": "true"}
+
+
+def post(client, path, data=None, htmx=False):
+    headers = {"X-CSRFToken": client.csrf_token, **(HX if htmx else {})}
+    return client.post(path, data=data or {}, headers=headers)
+
+
+def test_creator_list_searches_by_name_or_handle(admin_client, creator):
+    Creator.create(name="Marco Rossi")
+    page = admin_client.get("/creators?q=ava.CREATES").get_data(as_text=True)
+    assert "Ava Chen" in page and "Marco Rossi" not in page
+    assert "No creator matches" in admin_client.get("/creators?q=zzz").get_data(as_text=True)
+
+
+def test_creator_list_serves_a_page_or_the_results_fragment(admin_client, creator):
+    full = admin_client.get("/creators")
+    fragment = admin_client.get("/creators?q=ava", headers=HX)
+    assert "<html" in full.get_data(as_text=True)
+    body = fragment.get_data(as_text=True)
+    assert "<html" not in body and body.lstrip().startswith('<section id="creator-results"')
+    assert "Ava Chen" in body
+    assert "HX-Request" in fragment.headers["Vary"] and "HX-Request" in full.headers["Vary"]
+
+
+def test_creator_list_pages(admin_client):
+    for index in range(45):
+        Creator.create(name=f"Creator {index:02d}")
+    second = admin_client.get("/creators?page=2").get_data(as_text=True)
+    assert "Creator 20" in second and "Creator 19" not in second
+    assert "page 2 of 3" in second and 'rel="next"' in second and 'rel="prev"' in second
+    assert "Creator 00" in admin_client.get("/creators?page=abc").get_data(as_text=True)
+
+
+def test_create_creator_issues_a_link_and_opens_the_accounts_tab(admin_client):
+    response = post(admin_client, "/creators/new", {"name": " Jamie Rivera ", "email": "jamie@example.com"})
+    creator = Creator.get(Creator.name == "Jamie Rivera")
+    assert response.status_code == 302
+    assert response.location.endswith(f"/creators/{creator.id}/accounts")
+    assert creator.link_token_hash and creator.link_token
+
+
+@pytest.mark.parametrize(
+    "data, message",
+    [
+        ({"name": "", "email": ""}, "Enter the creator&#39;s name."),
+        ({"name": "Jo", "email": "nope"}, "Enter an email"),
+    ],
+)
+def test_bad_creator_form_explains_and_keeps_what_was_typed(admin_client, data, message):
+    response = post(admin_client, "/creators/new", data)
+    page = response.get_data(as_text=True)
+    assert response.status_code == 422
+    assert message in page
+    assert f'value="{data["email"]}"' in page or not data["email"]
+    assert Creator.select().count() == 0
+
+
+def test_edit_creator(admin_client, creator):
+    response = post(admin_client, f"/creators/{creator.id}/edit", {"name": "Ava C.", "email": ""})
+    assert response.status_code == 302
+    again = Creator.get_by_id(creator.id)
+    assert again.name == "Ava C." and again.email is None
+
+
+def test_unknown_creator_is_404(admin_client):
+    assert admin_client.get("/creators/999").status_code == 404
+    assert post(admin_client, "/creators/999/accounts", {"handle": "x"}).status_code == 404
+
+
+def test_profile_tabs_serve_a_page_or_the_tab_body(admin_client, creator):
+    for path in (f"/creators/{creator.id}", f"/creators/{creator.id}/accounts"):
+        full = admin_client.get(path).get_data(as_text=True)
+        swap = admin_client.get(path, headers=HX).get_data(as_text=True)
+        assert "<html" in full and "Actions" in full and "Link Accounts Page" in full
+        assert "<html" not in swap and swap.lstrip().startswith('<div id="creator-body">')
+        assert 'aria-current="page"' in swap
+
+
+def test_adding_a_handle_swaps_in_the_account_list(admin_client, creator):
+    response = post(
+        admin_client,
+        f"/creators/{creator.id}/accounts",
+        {"handle": "https://instagram.com/Ava.Travels/"},
+        True,
+    )
+    body = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert body.lstrip().startswith('<div id="account-list"') and "<html" not in body
+    assert "@ava.travels" in body and "@ava.creates" in body
+    assert [a.username for a in creator.accounts()] == ["ava.creates", "ava.travels"]
+
+
+def test_adding_a_handle_without_htmx_redirects_to_the_tab(admin_client, creator):
+    response = post(admin_client, f"/creators/{creator.id}/accounts", {"handle": "@ava.travels"})
+    assert response.status_code == 302 and response.location.endswith(f"/creators/{creator.id}/accounts")
+
+
+@pytest.mark.parametrize(
+    "typed, message",
+    [
+        ("ava creates!", "only letters, numbers, periods and underscores"),
+        ("a" * 31, "at most 30 characters"),
+        ("@ava.creates", "already listed for this creator"),
+        ("", "Enter an Instagram username"),
+    ],
+)
+@pytest.mark.parametrize("htmx", [True, False])
+def test_refused_handle_is_explained_beside_the_field_and_kept(admin_client, creator, typed, message, htmx):
+    response = post(admin_client, f"/creators/{creator.id}/accounts", {"handle": typed}, htmx)
+    body = response.get_data(as_text=True)
+    assert response.status_code == 422
+    assert message in body
+    field = re.search(r'<input[^>]*name="handle"[^>]*>', body).group(0)
+    assert f'value="{typed}"' in field or (not typed and 'value=""' in field)
+    assert 'aria-invalid="true"' in field and "handle-error" in field
+    assert ("<html" in body) is (not htmx)
+    assert [a.username for a in creator.accounts()] == ["ava.creates"]
+
+
+def test_removing_a_handle_swaps_in_the_shorter_list(admin_client, creator):
+    account = creator.accounts().get()
+    response = post(admin_client, f"/creators/{creator.id}/accounts/{account.id}/delete", htmx=True)
+    assert response.status_code == 200
+    assert "No Instagram accounts yet" in response.get_data(as_text=True)
+    assert SocialAccount.select().count() == 0
+
+
+def test_a_linked_account_cannot_be_removed_from_under_its_authorization(admin_client, creator):
+    account = creator.accounts().get()
+    SocialAccount.update(status=AccountStatus.LINKED).where(SocialAccount.id == account.id).execute()
+    response = post(admin_client, f"/creators/{creator.id}/accounts/{account.id}/delete", htmx=True)
+    assert response.status_code == 409
+    assert "unlink it first" in response.get_data(as_text=True)
+    assert SocialAccount.select().count() == 1
+
+
+def test_an_account_of_another_creator_cannot_be_removed_through_this_one(admin_client, creator):
+    other = Creator.create(name="Marco")
+    account = creator.accounts().get()
+    assert post(admin_client, f"/creators/{other.id}/accounts/{account.id}/delete").status_code == 404
+    assert SocialAccount.select().count() == 1
+
+
+def test_link_accounts_panel_shows_link_invitation_and_mailto(admin_client, creator):
+    page = admin_client.get(f"/creators/{creator.id}/link-accounts").get_data(as_text=True)
+    link = f"http://localhost/link/{creator.raw_link_token}"
+    assert f'value="{link}"' in page
+    invitation = re.search(r'<textarea id="invitation-text"[^>]*>(.*?)</textarea>', page, re.S).group(1)
+    assert invitation.startswith("Welcome, Ava Chen!") and link in invitation and "Acme Talent" in invitation
+    mailto = re.search(r'href="(mailto:[^"]+)"', page).group(1)
+    assert mailto.startswith("mailto:ava@creators.test?subject=Link%20your%20Instagram")
+    assert "Copy invitation" in page and "Copy link" in page
+
+
+def test_invitation_escapes_a_creator_name_with_markup(admin_client):
+    creator = Creator.create(name="<b>x</b>")
+    creator.issue_link_token()
+    page = admin_client.get(f"/creators/{creator.id}/link-accounts").get_data(as_text=True)
+    assert "<b>x</b>" not in page
+    assert "Welcome, &lt;b&gt;x&lt;/b&gt;!" in page
+
+
+def test_issuing_a_new_link_replaces_the_old_one_at_once(admin_client, creator):
+    old = creator.raw_link_token
+    response = post(admin_client, f"/creators/{creator.id}/link-token", htmx=True)
+    body = response.get_data(as_text=True)
+    new = Creator.get_by_id(creator.id).link_token
+    assert response.status_code == 200 and body.lstrip().startswith(
+        '<section class="panel" id="link-accounts"'
+    )
+    assert "old link no longer works" in body and new in body and old not in body
+    assert admin_client.get(f"/link/{old}").status_code == 404
+    assert admin_client.get(f"/link/{new}").status_code == 200
