@@ -1,5 +1,6 @@
 """The portal's tables, and the queries the views and services use, as named methods."""
 
+import functools
 import hashlib
 import math
 import secrets
@@ -21,7 +22,11 @@ from portal.crypto import EncryptedTextField
 from portal.db import UTCDateTimeField, database, utcnow
 from portal.invitation import DEFAULT_BODY, DEFAULT_SUBJECT
 
-_DUMMY_HASH = generate_password_hash("not a real password", method="scrypt:1024:8:1")
+
+@functools.cache
+def _dummy_hash(method):
+    """Return a hash of no one's password made with method, for checks on unknown emails."""
+    return generate_password_hash("not a real password", method=method)
 
 
 class BaseModel(Model):
@@ -56,12 +61,15 @@ class Staff(BaseModel):
         )
 
     @classmethod
-    def authenticate(cls, email, password):
-        """Return the staff member if the password is right, else None, in similar time."""
+    def authenticate(cls, email, password, *, method):
+        """Return the staff member if the password is right, else None, in similar time.
+
+        method is the configured hash method: a missing account is checked against a hash
+        made with it, so it answers no faster than a wrong password.
+        """
         staff = cls.by_email(email)
         if staff is None:
-            # Hash anyway, so a missing account answers no faster than a wrong password.
-            check_password_hash(_DUMMY_HASH, password)
+            check_password_hash(_dummy_hash(method), password)
             return None
         return staff if check_password_hash(staff.password_hash, password) else None
 

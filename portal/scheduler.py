@@ -58,8 +58,8 @@ class SchedulerLock:
 
 
 def lock_path(app):
-    """Return the lock file shared by every scheduler of this instance folder."""
-    return os.path.join(app.instance_path, "scheduler.lock")
+    """Return the lock file every scheduler of this deployment contends for."""
+    return app.config.get("SCHEDULER_LOCK_FILE") or os.path.join(app.instance_path, "scheduler.lock")
 
 
 def run_scheduler(app):

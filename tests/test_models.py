@@ -14,6 +14,8 @@ from portal.models import (
     hash_link_token,
 )
 
+HASH = "scrypt:1024:8:1"
+
 
 def dump_all_tables():
     """Return every value in every table as one text, as a backup would hold it."""
@@ -135,9 +137,9 @@ def test_staff_passwords_are_hashed_and_checked(app):
     staff = Staff.register("Someone@Agency.test", "long enough password", method="scrypt:1024:8:1")
     assert staff.email == "someone@agency.test"
     assert "long enough password" not in staff.password_hash
-    assert Staff.authenticate("SOMEONE@agency.test", "long enough password").id == staff.id
-    assert Staff.authenticate("someone@agency.test", "wrong password") is None
-    assert Staff.authenticate("nobody@agency.test", "long enough password") is None
+    assert Staff.authenticate("SOMEONE@agency.test", "long enough password", method=HASH).id == staff.id
+    assert Staff.authenticate("someone@agency.test", "wrong password", method=HASH) is None
+    assert Staff.authenticate("nobody@agency.test", "long enough password", method=HASH) is None
     with pytest.raises(ValueError, match="already exists"):
         Staff.register("someone@agency.test", "another password", method="scrypt:1024:8:1")
 

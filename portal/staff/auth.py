@@ -18,7 +18,10 @@ def load_staff(user_id):
 
 def unauthorized():
     """Send anonymous visitors to sign in; htmx swaps get a 401 and a redirect header."""
-    login_url = url_for("staff.login", next=request.full_path.rstrip("?"))
+    # Only a page can be returned to: after sign-in the browser GETs next, and a POST-only
+    # URL (sign-out, remove, new link) would answer 405.
+    next_url = request.full_path.rstrip("?") if request.method in ("GET", "HEAD") else None
+    login_url = url_for("staff.login", next=next_url)
     if request.headers.get("HX-Request") == "true":
         return "", 401, {"HX-Redirect": login_url}
     return redirect(login_url)
@@ -40,7 +43,9 @@ def login():
         return redirect(url_for("staff.creator_list"))
     form = LoginForm()
     if form.validate_on_submit():
-        staff = Staff.authenticate(form.email.data, form.password.data)
+        staff = Staff.authenticate(
+            form.email.data, form.password.data, method=current_app.config["PASSWORD_HASH_METHOD"]
+        )
         if staff:
             next_url = safe_next_url(request.args.get("next"), url_for("staff.creator_list"))
             session.clear()  # a fresh session on sign-in: nothing carried over from before
