@@ -20,6 +20,9 @@ class Config:
     DATABASE_URL = _env("PORTAL_DATABASE_URL")
     COMPANY_NAME = _env("PORTAL_COMPANY_NAME", "Our agency")
     SANDBOX = _env("PORTAL_SANDBOX", "0") == "1"
+    # The address people reach the portal at; OAuth redirect URIs are built from it, never
+    # from the request's Host header. Unset in development: taken from the request.
+    BASE_URL = _env("PORTAL_BASE_URL")
     REFRESH_MINUTES = _int_env("PORTAL_REFRESH_MINUTES", 360)
 
     GRAPH_API_VERSION = _env("GRAPH_API_VERSION", "v27.0")
@@ -33,6 +36,19 @@ class Config:
     INSTAGRAM_API_URL = _env("INSTAGRAM_API_URL", "https://api.instagram.com")
     INSTAGRAM_GRAPH_URL = _env("INSTAGRAM_GRAPH_URL", "https://graph.instagram.com")
     META_WEBHOOK_VERIFY_TOKEN = _env("META_WEBHOOK_VERIFY_TOKEN")
+    # Which of the Meta URL settings above were set explicitly; sandbox mode fills in the rest.
+    META_URLS_SET = {
+        name
+        for name in (
+            "FACEBOOK_WWW_URL",
+            "FACEBOOK_GRAPH_URL",
+            "INSTAGRAM_WWW_URL",
+            "INSTAGRAM_API_URL",
+            "INSTAGRAM_GRAPH_URL",
+        )
+        if _env(name)
+    }
+    GRAPH_TIMEOUT = (3.05, 20)  # (connect, read) seconds for every call to Meta
 
     # OWASP's scrypt floor (N=2**17); Werkzeug's default (2**15) is below it.
     PASSWORD_HASH_METHOD = "scrypt:131072:8:1"

@@ -6,8 +6,9 @@ import os
 from flask import Flask, jsonify, render_template, request
 
 from config import config_name_from_env, configs
-from portal import crypto, db
+from portal import crypto, db, redaction
 from portal.extensions import csrf, limiter, login_manager
+from portal.oauth import init_oauth
 from portal.security import HTMX_INTEGRITY, HTMX_URL, add_security_headers
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -33,6 +34,7 @@ def create_app(config_name=None, **overrides):
     app.config["CONFIG_NAME"] = name
     app.config.update(overrides)
     check_config(app)
+    redaction.install()
     register_database(app)
     register_extensions(app)
     register_blueprints(app)
@@ -85,6 +87,7 @@ def register_extensions(app):
     csrf.init_app(app)
     limiter.init_app(app)
     login_manager.init_app(app)
+    init_oauth(app)
     login_manager.login_view = "staff.login"
     login_manager.login_message = "Please sign in to see that page."
     login_manager.login_message_category = "info"

@@ -8,10 +8,10 @@ change with playhouse.migrate (and never edit a step that has shipped).
 
 import logging
 
-from peewee import IntegerField, TextField, fn
+from peewee import CharField, ForeignKeyField, IntegerField, TextField, fn
 from playhouse.migrate import SchemaMigrator, migrate
 
-from portal.models import MODELS, SchemaVersion
+from portal.models import MODELS, MetaGrant, SchemaVersion
 
 log = logging.getLogger(__name__)
 
@@ -25,9 +25,30 @@ def _v2_reusable_links_and_session_versions(migrator):
     ]
 
 
+def _v3_meta_grants(migrator):
+    # Linking through Facebook Login and Instagram Login: who authorized what, and the
+    # account details and Page token that came with it. MetaGrant is new here, so the
+    # current model creates it; if that model changes later, freeze a copy for this step.
+    MetaGrant.create_table()
+    return [
+        migrator.add_column(
+            "social_account",
+            "grant_id",
+            ForeignKeyField(MetaGrant, null=True, field=MetaGrant.id, on_delete="SET NULL"),
+        ),
+        migrator.add_column("social_account", "page_token", TextField(null=True)),
+        migrator.add_column("social_account", "granted_scopes", TextField(null=True)),
+        migrator.add_column("social_account", "display_name", CharField(null=True)),
+        migrator.add_column("social_account", "profile_picture_url", TextField(null=True)),
+        migrator.add_column("social_account", "followers_count", IntegerField(null=True)),
+        migrator.add_column("social_account", "media_count", IntegerField(null=True)),
+    ]
+
+
 # (version, step); version 1 is the first released schema.
 STEPS = [
     (2, _v2_reusable_links_and_session_versions),
+    (3, _v3_meta_grants),
 ]
 LATEST = STEPS[-1][0] if STEPS else 1
 

@@ -182,6 +182,47 @@ class Creator(BaseModel):
         return self.social_accounts.order_by(SocialAccount.username)
 
 
+class MetaGrant(BaseModel):
+    """One Facebook or Instagram authorization given on a creator's Link Accounts Page."""
+
+    FACEBOOK = "facebook"
+    INSTAGRAM = "instagram"
+
+    creator = ForeignKeyField(Creator, backref="grants", on_delete="CASCADE")
+    provider = CharField()
+    meta_user_id = CharField()  # the app-scoped Facebook user id, or the Instagram user id
+    meta_user_name = CharField(null=True)
+    user_token = EncryptedTextField(null=True)
+    token_expires_at = UTCDateTimeField(null=True)
+    data_access_expires_at = UTCDateTimeField(null=True)
+    granted_scopes = TextField(default="")
+    declined_scopes = TextField(default="")
+    # What discovery found (JSON, with Page tokens), kept encrypted until the helper chooses.
+    candidates = EncryptedTextField(null=True)
+    created_at = UTCDateTimeField(default=utcnow)
+    revoked_at = UTCDateTimeField(null=True)
+
+    class Meta:
+        table_name = "meta_grant"
+
+    @classmethod
+    def of_creator(cls, creator_id, grant_id):
+        """Return this creator's grant with this id, or None."""
+        return cls.get_or_none((cls.id == grant_id) & (cls.creator == creator_id))
+
+    def forget_token_if_unused(self):
+        """Delete the user token once no linked account relies on this grant."""
+        in_use = (
+            SocialAccount.select()
+            .where((SocialAccount.grant == self) & (SocialAccount.status == AccountStatus.LINKED))
+            .exists()
+        )
+        if not in_use:
+            MetaGrant.update(user_token=None, candidates=None, revoked_at=utcnow()).where(
+                MetaGrant.id == self.id
+            ).execute()
+
+
 class AccountStatus:
     """The states of a social account (DESIGN.md §3)."""
 
@@ -221,6 +262,13 @@ class SocialAccount(BaseModel):
     last_refreshed_at = UTCDateTimeField(null=True)
     last_error = TextField(null=True)
     created_at = UTCDateTimeField(default=utcnow)
+    grant = ForeignKeyField(MetaGrant, null=True, backref="accounts", on_delete="SET NULL")
+    page_token = EncryptedTextField(null=True)
+    granted_scopes = TextField(null=True)
+    display_name = CharField(null=True)
+    profile_picture_url = TextField(null=True)
+    followers_count = IntegerField(null=True)
+    media_count = IntegerField(null=True)
 
     class Meta:
         table_name = "social_account"
@@ -278,4 +326,4 @@ class SchemaVersion(BaseModel):
         table_name = "schema_version"
 
 
-MODELS = [Staff, Creator, SocialAccount, InvitationTemplate]
+MODELS = [Staff, Creator, MetaGrant, SocialAccount, InvitationTemplate]

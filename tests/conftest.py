@@ -276,10 +276,14 @@ def db_rows(app):
 @pytest.fixture
 def rule_url(creator):
     """Return a function that builds a url_map rule's URL, filling its arguments from the creator."""
+    from portal.models import MetaGrant
+
+    grant = MetaGrant.create(creator=creator, provider="facebook", meta_user_id="1", candidates="[]")
     values = {
         "creator_id": creator.id,
         "account_id": creator.accounts().get().id,
         "token": creator.raw_link_token,
+        "grant_id": grant.id,
     }
 
     def build(rule):

@@ -4,4 +4,4 @@ from flask import Blueprint
 
 bp = Blueprint("linking", __name__)
 
-from portal.linking import views  # noqa: E402,F401  (routes register on bp)
+from portal.linking import login, views  # noqa: E402,F401  (routes register on bp)

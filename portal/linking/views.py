@@ -1,22 +1,78 @@
-"""The Link Accounts Page itself."""
+"""The Link Accounts Page, choosing accounts after a login, and unlinking."""
 
-from flask import abort, render_template
+from flask import abort, render_template, request
 
+from portal import account_linking
 from portal.linking import bp
-from portal.models import Creator
+from portal.linking.login import back_to_link_page
+from portal.linking.session import open_link_session, put_result, require_link_creator, take_result
+from portal.models import Creator, MetaGrant, SocialAccount
+from portal.oauth import SCOPE_LABELS
 
 FACEBOOK_HELP_CONVERT_URL = "https://www.facebook.com/help/instagram/502981923235522"
+FACEBOOK_HELP_LINK_PAGE_URL = "https://www.facebook.com/help/instagram/570895513091465"
 REQUIRED_PAGE_ROLES = ("Owner", "Admin", "Analyst", "Advertiser")
 
 
-@bp.get("/link/<path:token>")
+@bp.context_processor
+def linking_globals():
+    return {
+        "help_url": FACEBOOK_HELP_CONVERT_URL,
+        "help_link_page_url": FACEBOOK_HELP_LINK_PAGE_URL,
+        "roles": REQUIRED_PAGE_ROLES,
+        "scope_labels": SCOPE_LABELS,
+    }
+
+
+@bp.get("/link/<token>")
 def link_page(token):
     # Unknown and replaced links fall through to the same plain 404 page.
     creator = Creator.by_link_token(token) or abort(404)
+    open_link_session(creator)
     return render_template(
         "linking/link_page.html",
         creator=creator,
         accounts=list(creator.accounts()),
-        help_url=FACEBOOK_HELP_CONVERT_URL,
-        roles=REQUIRED_PAGE_ROLES,
+        result=take_result(),
     )
+
+
+def _pending_grant(creator, grant_id):
+    grant = MetaGrant.of_creator(creator.id, grant_id)
+    if grant is None or grant.candidates is None:
+        abort(404)
+    return grant
+
+
+@bp.route("/link/choose/<int:grant_id>", methods=["GET", "POST"])
+def choose_accounts(grant_id):
+    creator = require_link_creator()
+    grant = _pending_grant(creator, grant_id)
+    candidates = account_linking.stored_candidates(grant)
+    if request.method == "POST":
+        chosen = set(request.form.getlist("account"))
+        linked, skipped = account_linking.link_chosen(creator, grant, chosen)
+        put_result({"linked": linked, "skipped": [(name, p.as_dict()) for name, p in skipped]})
+        return back_to_link_page(creator)
+    elsewhere = {c.ig_user_id for c in candidates if account_linking.linked_elsewhere(creator, c.ig_user_id)}
+    return render_template(
+        "linking/choose.html", creator=creator, grant=grant, candidates=candidates, elsewhere=elsewhere
+    )
+
+
+@bp.route("/link/accounts/<int:account_id>/unlink", methods=["GET", "POST"])
+def unlink_account(account_id):
+    creator = require_link_creator()
+    account = SocialAccount.of_creator(creator.id, account_id) or abort(404)
+    if request.method == "POST":
+        delete_data = request.form.get("delete_data") == "1"
+        account_linking.unlink(account, delete_data=delete_data)
+        put_result({"unlinked": account.username, "deleted": delete_data})
+        return back_to_link_page(creator)
+    return render_template("linking/unlink.html", creator=creator, account=account)
+
+
+@bp.get("/link/back")
+def back():
+    """Return to the Link Accounts Page of this browser's link session."""
+    return back_to_link_page(require_link_creator())

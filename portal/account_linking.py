@@ -1,0 +1,201 @@
+"""Turning a Meta login into linked, verified or unlinked accounts. No Flask.
+
+The views hand in a GraphClient and plain values; everything written for one
+login happens in one transaction, after the Graph calls, so a failure leaves no
+half-linked account behind.
+"""
+
+import json
+from dataclasses import dataclass
+
+from portal import discovery
+from portal.db import database, utcnow
+from portal.discovery import Candidate, LinkProblem, Problem
+from portal.graph import GraphError
+from portal.models import AccountStatus, MetaGrant, SocialAccount
+
+
+@dataclass
+class LoginOutcome:
+    """What a Facebook login achieved: a problem, linked accounts, or a grant to choose from."""
+
+    problem: Problem | None = None
+    account_id: int | None = None
+    grant_id: int | None = None
+    linked: list | None = None
+
+
+def _store_grant(creator, grant, found):
+    candidates = [vars(c) | {"problem": c.problem.as_dict() if c.problem else None} for c in found.candidates]
+    return MetaGrant.create(
+        creator=creator,
+        provider=MetaGrant.FACEBOOK,
+        meta_user_id=grant.user_id,
+        meta_user_name=grant.user_name,
+        user_token=grant.token,
+        token_expires_at=grant.expires_at,
+        data_access_expires_at=grant.data_access_expires_at,
+        granted_scopes=",".join(sorted(grant.granted)),
+        declined_scopes=",".join(sorted(grant.declined)),
+        candidates=json.dumps(candidates),
+    )
+
+
+def stored_candidates(grant_row):
+    """Return the candidates saved with a grant, as Candidate objects."""
+    items = json.loads(grant_row.candidates or "[]")
+    result = []
+    for item in items:
+        problem = item.pop("problem")
+        result.append(Candidate(**item, problem=Problem(**problem) if problem else None))
+    return result
+
+
+def linked_elsewhere(creator, ig_user_id):
+    """Return the other creator's account already linked to this Instagram account, if any."""
+    return (
+        SocialAccount.select()
+        .where(
+            (SocialAccount.ig_user_id == ig_user_id)
+            & (SocialAccount.creator != creator)
+            & (SocialAccount.status == AccountStatus.LINKED)
+        )
+        .first()
+    )
+
+
+def _link(creator, grant_row, candidate, account=None):
+    """Mark one account linked through one candidate (creating the row if staff never listed it)."""
+    if account is None:
+        account = SocialAccount.get_or_none(
+            (SocialAccount.creator == creator) & (SocialAccount.username == candidate.username)
+        ) or SocialAccount(creator=creator, username=candidate.username)
+    account.status = AccountStatus.LINKED
+    account.ig_user_id = candidate.ig_user_id
+    account.grant = grant_row
+    account.page_id = candidate.page_id
+    account.page_name = candidate.page_name
+    # A Page token from a long-lived user token does not expire; portfolio Pages come without one.
+    account.page_token = candidate.page_token
+    account.linked_by_fb_user_id = grant_row.meta_user_id
+    account.linked_by_name = grant_row.meta_user_name
+    account.linked_at = utcnow()
+    account.granted_scopes = grant_row.granted_scopes
+    account.display_name = candidate.name
+    account.profile_picture_url = candidate.profile_picture_url
+    account.followers_count = candidate.followers_count
+    account.media_count = candidate.media_count
+    account.last_error = None
+    account.save()
+    return account
+
+
+def complete_facebook_login(client, creator, short_token, account=None):
+    """Read the grant behind a Facebook login and link `account`, or keep the grant for choosing.
+
+    With an account (Connect Business) the outcome links it or says why not; without
+    one (Add Instagram Business account) it returns the stored grant to choose from.
+    """
+    try:
+        grant = discovery.read_grant(client, short_token)
+        missing = grant.missing_scopes()
+        if missing:
+            return LoginOutcome(
+                problem=Problem(LinkProblem.PERMISSION_DECLINED, {"missing": missing}),
+                account_id=account.id if account else None,
+            )
+        found = discovery.discover(client, grant)
+    except GraphError as error:
+        return LoginOutcome(
+            problem=discovery.facebook_error(error), account_id=account.id if account else None
+        )
+
+    if account is None:
+        with database.atomic():
+            grant_row = _store_grant(creator, grant, found)
+        return LoginOutcome(grant_id=grant_row.id)
+
+    match = found.find(account.username)
+    if isinstance(match, Problem):
+        return LoginOutcome(problem=match, account_id=account.id)
+    if match.problem:
+        return LoginOutcome(problem=match.problem, account_id=account.id)
+    other = linked_elsewhere(creator, match.ig_user_id)
+    if other:
+        problem = Problem(LinkProblem.LINKED_ELSEWHERE, {"username": match.username})
+        return LoginOutcome(problem=problem, account_id=account.id)
+    with database.atomic():
+        grant_row = _store_grant(creator, grant, found)
+        _link(creator, grant_row, match, account)
+    return LoginOutcome(account_id=account.id, grant_id=grant_row.id, linked=[account.username])
+
+
+def link_chosen(creator, grant_row, chosen_ids):
+    """Link the chosen candidates of a stored grant; return (linked usernames, skipped with reasons)."""
+    linked, skipped = [], []
+    with database.atomic():
+        for candidate in stored_candidates(grant_row):
+            if candidate.ig_user_id not in chosen_ids:
+                continue
+            if not candidate.linkable:
+                skipped.append((candidate.username, candidate.problem))
+            elif linked_elsewhere(creator, candidate.ig_user_id):
+                skipped.append(
+                    (
+                        candidate.username,
+                        Problem(LinkProblem.LINKED_ELSEWHERE, {"username": candidate.username}),
+                    )
+                )
+            else:
+                _link(creator, grant_row, candidate)
+                linked.append(candidate.username)
+        # The choices are made; the Page tokens now live on the linked accounts only.
+        MetaGrant.update(candidates=None).where(MetaGrant.id == grant_row.id).execute()
+    grant_row.forget_token_if_unused()
+    return linked, skipped
+
+
+def record_verification(creator, profile, account=None):
+    """Record that the helper proved control of an Instagram account through Instagram Login.
+
+    profile is Instagram's /me answer. Returns (account, None) or (None, Problem).
+    """
+    username = (profile.get("username") or "").lower()
+    if account is not None and account.username != username:
+        problem = Problem(
+            LinkProblem.WRONG_INSTAGRAM_ACCOUNT, {"expected": account.username, "actual": username}
+        )
+        return None, problem
+    with database.atomic():
+        account = (
+            account
+            or SocialAccount.get_or_none(
+                (SocialAccount.creator == creator) & (SocialAccount.username == username)
+            )
+            or SocialAccount(creator=creator, username=username)
+        )
+        if account.status != AccountStatus.LINKED:
+            # A Business Insights link says more than a verification; never downgrade it.
+            account.status = AccountStatus.VERIFIED
+        account.ig_user_id = str(profile.get("user_id") or profile.get("id"))
+        account.display_name = profile.get("name")
+        account.linked_at = account.linked_at or utcnow()
+        account.save()
+    return account, None
+
+
+def unlink(account, delete_data=False):
+    """Revoke an account's link: tokens deleted at once, history kept unless asked to delete it."""
+    grant = account.grant
+    with database.atomic():
+        account.status = AccountStatus.REVOKED
+        account.page_token = None
+        if delete_data:
+            account.followers_count = None
+            account.media_count = None
+            account.profile_picture_url = None
+            account.display_name = None
+        account.save()
+        if grant is not None:
+            grant.forget_token_if_unused()
+    return account

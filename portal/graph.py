@@ -1,0 +1,173 @@
+"""A small client for Meta's Graph API: timeouts, appsecret_proof, one error type.
+
+No Flask here: the views, the scheduler and the tests build a GraphClient from
+plain settings and pass it to the services.
+"""
+
+import hashlib
+import hmac
+import logging
+
+import requests
+
+log = logging.getLogger(__name__)
+
+TRANSIENT_CODES = {1, 2}
+THROTTLE_CODES = {4, 17, 32, 613, 80001, 80002}
+PERMISSION_CODES = {10} | set(range(200, 300))
+
+
+class GraphError(Exception):
+    """Meta answered with an error (or not at all); code and subcode say which."""
+
+    def __init__(self, message, *, code=None, subcode=None, transient=False, status=None, fbtrace_id=None):
+        super().__init__(message)
+        self.message = message
+        self.code = code
+        self.subcode = subcode
+        self.transient = transient
+        self.status = status
+        self.fbtrace_id = fbtrace_id
+
+    @property
+    def token_invalid(self):
+        return self.code in (190, 102)
+
+    @property
+    def permission_missing(self):
+        return self.code in PERMISSION_CODES
+
+    @property
+    def throttled(self):
+        return self.code in THROTTLE_CODES or self.status == 429
+
+    @classmethod
+    def from_response(cls, response):
+        """Build the error from a Graph response, whatever its body holds."""
+        try:
+            body = response.json()
+        except ValueError:
+            body = None
+        error = body.get("error") if isinstance(body, dict) else None
+        if not isinstance(error, dict):
+            return cls(
+                f"Facebook answered HTTP {response.status_code} without an error description.",
+                status=response.status_code,
+                transient=response.status_code >= 500,
+            )
+        code = error.get("code")
+        return cls(
+            error.get("error_user_msg") or error.get("message") or "Unknown error",
+            code=code,
+            subcode=error.get("error_subcode"),
+            transient=bool(error.get("is_transient"))
+            or code in TRANSIENT_CODES
+            or response.status_code >= 500,
+            status=response.status_code,
+            fbtrace_id=error.get("fbtrace_id"),
+        )
+
+
+def appsecret_proof(app_secret, token):
+    """Return the hex HMAC-SHA256 of token keyed with the app secret (Meta's appsecret_proof)."""
+    return hmac.new(app_secret.encode(), token.encode(), hashlib.sha256).hexdigest()
+
+
+class GraphClient:
+    """Calls one Graph API host at one pinned version on behalf of one Meta app."""
+
+    def __init__(self, base_url, version, app_id, app_secret, timeout=(3.05, 20), session=None):
+        self.base_url = base_url.rstrip("/")
+        self.version = version
+        self.app_id = app_id
+        self.app_secret = app_secret
+        self.timeout = timeout
+        self.session = session or requests.Session()
+
+    def url(self, path):
+        return f"{self.base_url}/{self.version}/{path.lstrip('/')}"
+
+    def _send(self, method, path, token, params=None, data=None):
+        params = dict(params or {})
+        headers = {}
+        if token:
+            # The token travels in a header, never in the URL; the proof is not secret.
+            headers["Authorization"] = f"Bearer {token}"
+            params["appsecret_proof"] = appsecret_proof(self.app_secret, token)
+        try:
+            response = self.session.request(
+                method, self.url(path), params=params, data=data, headers=headers, timeout=self.timeout
+            )
+        except requests.RequestException as exc:
+            raise GraphError(f"Could not reach Facebook ({type(exc).__name__}).", transient=True) from exc
+        if response.status_code >= 400:
+            error = GraphError.from_response(response)
+            log.warning(
+                "Graph %s %s failed: code=%s subcode=%s status=%s fbtrace_id=%s",
+                method,
+                path.split("?")[0],
+                error.code,
+                error.subcode,
+                error.status,
+                error.fbtrace_id,
+            )
+            raise error
+        try:
+            return response.json()
+        except ValueError as exc:
+            raise GraphError("Facebook sent an answer that is not JSON.", transient=True) from exc
+
+    def get(self, path, token, **params):
+        """GET a Graph path with the token and return the decoded JSON."""
+        return self._send("GET", path, token, params=params)
+
+    def get_all(self, path, token, **params):
+        """Return every item of a paged edge, following the `after` cursor to the end."""
+        items = []
+        while True:
+            page = self.get(path, token, **params)
+            items.extend(page.get("data", []))
+            paging = page.get("paging") or {}
+            after = (paging.get("cursors") or {}).get("after")
+            if not paging.get("next") or not after:
+                return items
+            # Follow the cursor ourselves rather than paging.next, whose URL embeds the token.
+            params = {**params, "after": after}
+
+    def exchange_for_long_lived(self, short_token):
+        """Swap a short-lived user token for a long-lived one; return Meta's token dict."""
+        form = {
+            "grant_type": "fb_exchange_token",
+            "client_id": self.app_id,
+            "client_secret": self.app_secret,
+            "fb_exchange_token": short_token,
+        }
+        # POSTed as a form so the secret and the token stay out of URLs and access logs.
+        return self._send("POST", "oauth/access_token", None, data=form)
+
+    def debug_token(self, token):
+        """Return debug_token's data for a token, asked with the app's own token."""
+        app_token = f"{self.app_id}|{self.app_secret}"
+        return self._send("GET", "debug_token", app_token, params={"input_token": token}).get("data", {})
+
+
+def facebook_graph(config):
+    """Return the client for graph.facebook.com (or its sandbox) from the portal's settings."""
+    return GraphClient(
+        config["FACEBOOK_GRAPH_URL"],
+        config["GRAPH_API_VERSION"],
+        config["FACEBOOK_CLIENT_ID"],
+        config["FACEBOOK_CLIENT_SECRET"],
+        timeout=config["GRAPH_TIMEOUT"],
+    )
+
+
+def instagram_graph(config):
+    """Return the client for graph.instagram.com (or its sandbox), signed with the Instagram app."""
+    return GraphClient(
+        config["INSTAGRAM_GRAPH_URL"],
+        config["GRAPH_API_VERSION"],
+        config["INSTAGRAM_CLIENT_ID"],
+        config["INSTAGRAM_CLIENT_SECRET"],
+        timeout=config["GRAPH_TIMEOUT"],
+    )

@@ -1,0 +1,137 @@
+"""Starting Facebook Login and Instagram Login from a Link Accounts Page, and their callbacks."""
+
+import requests
+from authlib.integrations.base_client import MismatchingStateError, OAuthError
+from flask import abort, current_app, redirect, request, session, url_for
+
+from portal import account_linking
+from portal.discovery import LinkProblem, Problem
+from portal.graph import GraphError, facebook_graph, instagram_graph
+from portal.linking import bp
+from portal.linking.session import put_result, require_link_creator, start_intent, take_intent
+from portal.models import SocialAccount
+from portal.oauth import oauth_client
+
+INSTAGRAM_PROFILE_FIELDS = "user_id,username,name,account_type"
+
+
+def _redirect_uri(endpoint):
+    # One constant address per provider, from settings, never from the Host header.
+    base = current_app.config.get("BASE_URL")
+    return base.rstrip("/") + url_for(endpoint) if base else url_for(endpoint, _external=True)
+
+
+def _own_account(creator, account_id):
+    return SocialAccount.of_creator(creator.id, account_id) or abort(404)
+
+
+def back_to_link_page(creator):
+    """Redirect to the creator's Link Accounts Page (the callbacks' only landing page)."""
+    if not creator.link_token:
+        abort(400, description="link-session-lost")
+    return redirect(url_for("linking.link_page", token=creator.link_token))
+
+
+@bp.get("/link/accounts/<int:account_id>/connect")
+def connect_business(account_id):
+    creator = require_link_creator()
+    account = _own_account(creator, account_id)
+    start_intent("facebook", "connect", account.id)
+    extra = {"auth_type": "rerequest"} if request.args.get("rerequest") else {}
+    return oauth_client(current_app, "facebook").authorize_redirect(
+        _redirect_uri("linking.facebook_callback"), **extra
+    )
+
+
+@bp.get("/link/add")
+def add_business_accounts():
+    require_link_creator()
+    start_intent("facebook", "add")
+    extra = {"auth_type": "rerequest"} if request.args.get("rerequest") else {}
+    return oauth_client(current_app, "facebook").authorize_redirect(
+        _redirect_uri("linking.facebook_callback"), **extra
+    )
+
+
+@bp.get("/link/verify")
+def verify_instagram():
+    creator = require_link_creator()
+    account_id = request.args.get("account", type=int)
+    if account_id is not None:
+        _own_account(creator, account_id)
+    start_intent("instagram", "verify", account_id)
+    return oauth_client(current_app, "instagram").authorize_redirect(
+        _redirect_uri("linking.instagram_callback")
+    )
+
+
+def _token_from_callback(provider):
+    """Return the short-lived token dict, or a Problem; abort 400 on a forged or replayed state.
+
+    Nothing is written before the state is known to be this browser's own.
+    """
+    state = request.args.get("state", "")
+    if not state or f"_state_{provider}_{state}" not in session:
+        abort(400, description="oauth-state")
+    client = oauth_client(current_app, provider)
+    if request.args.get("error"):
+        client.framework.clear_state_data(session, state)
+        return Problem(LinkProblem.CANCELLED)
+    try:
+        return client.authorize_access_token()
+    except MismatchingStateError:
+        abort(400, description="oauth-state")
+    except OAuthError as error:
+        return Problem(LinkProblem.FACEBOOK_ERROR, {"message": error.description or error.error})
+    except (requests.RequestException, ValueError, KeyError):
+        message = "The login could not be completed: Facebook did not answer properly."
+        return Problem(LinkProblem.FACEBOOK_ERROR, {"message": message})
+
+
+@bp.get("/link/facebook/callback")
+def facebook_callback():
+    creator = require_link_creator()
+    intent = take_intent("facebook") or abort(400, description="oauth-state")
+    account = _own_account(creator, intent["account"]) if intent.get("account") else None
+    token = _token_from_callback("facebook")
+    if isinstance(token, Problem):
+        put_result(
+            {"problem": token.as_dict(), "account": account.id if account else None, "mode": intent["mode"]}
+        )
+        return back_to_link_page(creator)
+    outcome = account_linking.complete_facebook_login(
+        facebook_graph(current_app.config), creator, token["access_token"], account
+    )
+    if outcome.problem:
+        result = {"problem": outcome.problem.as_dict(), "account": outcome.account_id, "mode": intent["mode"]}
+        put_result(result)
+        return back_to_link_page(creator)
+    if account is None:
+        return redirect(url_for("linking.choose_accounts", grant_id=outcome.grant_id))
+    put_result({"linked": outcome.linked})
+    return back_to_link_page(creator)
+
+
+@bp.get("/link/instagram/callback")
+def instagram_callback():
+    creator = require_link_creator()
+    intent = take_intent("instagram") or abort(400, description="oauth-state")
+    account = _own_account(creator, intent["account"]) if intent.get("account") else None
+    token = _token_from_callback("instagram")
+    problem = token if isinstance(token, Problem) else None
+    if problem is None:
+        try:
+            profile = instagram_graph(current_app.config).get(
+                "me", token["access_token"], fields=INSTAGRAM_PROFILE_FIELDS
+            )
+        except GraphError as error:
+            problem = Problem(LinkProblem.FACEBOOK_ERROR, {"message": error.message})
+        else:
+            verified, problem = account_linking.record_verification(creator, profile, account)
+    if problem:
+        put_result(
+            {"problem": problem.as_dict(), "account": account.id if account else None, "mode": "verify"}
+        )
+    else:
+        put_result({"verified": verified.username})
+    return back_to_link_page(creator)

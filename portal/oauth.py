@@ -1,0 +1,73 @@
+"""Facebook Login and Instagram Login clients: a fresh Authlib registry for each app."""
+
+import json
+
+from authlib.integrations.flask_client import OAuth
+
+FACEBOOK_SCOPES = [
+    "instagram_basic",
+    "instagram_manage_insights",
+    "pages_show_list",
+    "pages_read_engagement",
+    "business_management",
+]
+INSTAGRAM_SCOPES = ["instagram_business_basic"]
+# How Facebook's dialog names each permission, for explanations people can match up.
+SCOPE_LABELS = {
+    "instagram_basic": "Access profile and posts from the Instagram account",
+    "instagram_manage_insights": "Access insights for the Instagram account",
+    "pages_show_list": "Show a list of the Pages you manage",
+    "pages_read_engagement": "Read content posted on the Page",
+    "business_management": "Manage your business",
+}
+
+
+def unwrap_instagram_token(session):
+    """Accept Instagram's documented {"data": [{...}]} token answer as well as the flat one."""
+
+    def unwrap(response):
+        try:
+            body = response.json()
+        except ValueError:
+            return response
+        if isinstance(body, dict) and isinstance(body.get("data"), list) and body["data"]:
+            response._content = json.dumps(body["data"][0]).encode()
+        return response
+
+    session.register_compliance_hook("access_token_response", unwrap)
+
+
+def init_oauth(app):
+    """Register the facebook and instagram clients on a registry of this app's own."""
+    config = app.config
+    registry = OAuth(app)
+    version = config["GRAPH_API_VERSION"]
+    common = {
+        # Meta documents client_id and client_secret as form fields, not HTTP Basic.
+        "token_endpoint_auth_method": "client_secret_post",
+        "default_timeout": config["GRAPH_TIMEOUT"],
+    }
+    registry.register(
+        "facebook",
+        client_id=config["FACEBOOK_CLIENT_ID"],
+        client_secret=config["FACEBOOK_CLIENT_SECRET"],
+        authorize_url=f"{config['FACEBOOK_WWW_URL']}/{version}/dialog/oauth",
+        access_token_url=f"{config['FACEBOOK_GRAPH_URL']}/{version}/oauth/access_token",
+        # A comma-separated string: Authlib would join a list with spaces.
+        client_kwargs={"scope": ",".join(FACEBOOK_SCOPES), **common},
+    )
+    registry.register(
+        "instagram",
+        client_id=config["INSTAGRAM_CLIENT_ID"],
+        client_secret=config["INSTAGRAM_CLIENT_SECRET"],
+        authorize_url=f"{config['INSTAGRAM_WWW_URL']}/oauth/authorize",
+        access_token_url=f"{config['INSTAGRAM_API_URL']}/oauth/access_token",
+        client_kwargs={"scope": ",".join(INSTAGRAM_SCOPES), **common},
+        compliance_fix=unwrap_instagram_token,
+    )
+    return registry
+
+
+def oauth_client(app, name):
+    """Return this app's client for a provider ("facebook" or "instagram")."""
+    return app.extensions["authlib.integrations.flask_client"].create_client(name)
