@@ -88,6 +88,10 @@ def _token_from_callback(provider):
         return Problem(LinkProblem.FACEBOOK_ERROR, {"message": message})
 
 
+def _problem_result(problem, account_id, mode):
+    return {"problem": problem.as_dict(), "account": account_id, "mode": mode}
+
+
 @bp.get("/link/facebook/callback")
 def facebook_callback():
     creator = require_link_creator()
@@ -103,8 +107,7 @@ def facebook_callback():
         facebook_graph(current_app.config), creator, token["access_token"], account
     )
     if outcome.problem:
-        result = {"problem": outcome.problem.as_dict(), "account": outcome.account_id, "mode": intent["mode"]}
-        put_result(result)
+        put_result(_problem_result(outcome.problem, outcome.account_id, intent["mode"]))
         return back_to_link_page(creator)
     if account is None:
         return redirect(url_for("linking.choose_accounts", grant_id=outcome.grant_id))
