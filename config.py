@@ -78,6 +78,7 @@ class TestingConfig(Config):
     """Fast, isolated settings for the test suite."""
 
     TESTING = True
+    SANDBOX = False  # tests that want the simulated Meta ask for it explicitly
     SECRET_KEY = "testing-secret-key"
     # A fixed Fernet key so tests can decrypt what they stored.
     TOKEN_KEYS = "4ZQx0mHkqSZ0CwV2lEw3pZ9JUUpH1YgQ2bY7cF2x3Hk="

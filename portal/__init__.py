@@ -46,6 +46,10 @@ def create_app(config_name=None, **overrides):
 
 def check_config(app):
     """Refuse to start with settings that would be unsafe or cannot work."""
+    if app.config["SANDBOX"]:
+        from portal.sandbox import apply_sandbox_settings
+
+        apply_sandbox_settings(app)
     if app.config["CONFIG_NAME"] == "production":
         if not app.config.get("SECRET_KEY"):
             raise ConfigurationError("PORTAL_SECRET_KEY must be set in production.")
@@ -53,6 +57,8 @@ def check_config(app):
             raise ConfigurationError("PORTAL_TOKEN_KEYS must be set in production.")
         if app.debug:
             raise ConfigurationError("DEBUG must be off in production.")
+        if app.config["SANDBOX"]:
+            raise ConfigurationError("PORTAL_SANDBOX simulates Meta for demos and tests; turn it off in production.")
     if not app.config.get("SECRET_KEY"):
         raise ConfigurationError(
             "PORTAL_SECRET_KEY is not set. scripts/run sets one for local use; see the README for production."
@@ -105,6 +111,10 @@ def register_blueprints(app):
 
     app.register_blueprint(staff_bp)
     app.register_blueprint(linking_bp)
+    if app.config["SANDBOX"]:
+        from portal.sandbox import init_sandbox
+
+        init_sandbox(app)
 
     @app.get("/healthz")
     def healthz():

@@ -14,6 +14,9 @@ DEMO_CREATORS = [
     ("Marco Rossi", "marco@example.com", ["marco_cooks"]),
     ("Priya Natarajan", "priya@example.com", ["priya.fit"]),
     ("Sam Okafor", None, ["sam.okafor.art"]),
+    ("Leo Park", "leo@example.com", ["leo.sketches"]),
+    ("Nina Brooks", "nina@example.com", ["nina.bakes"]),
+    ("Theo Small", "theo@example.com", ["tiny.steps"]),
 ]
 
 

@@ -1,0 +1,52 @@
+"""The sandbox: a simulated Facebook and Instagram served under /sandbox (DESIGN.md §8).
+
+With PORTAL_SANDBOX=1 the portal's Meta URL settings point here, so the portal talks to it over
+real HTTP exactly as it would to Meta: the login dialogs, the token endpoints and the Graph API.
+"""
+
+from flask import Blueprint
+
+from portal.extensions import csrf
+
+bp = Blueprint("sandbox", __name__, url_prefix="/sandbox")
+
+DEFAULT_BASE_URL = "http://127.0.0.1:8000"
+SANDBOX_URLS = {
+    "FACEBOOK_WWW_URL": "/sandbox/facebook",
+    "FACEBOOK_GRAPH_URL": "/sandbox/graph",
+    "INSTAGRAM_WWW_URL": "/sandbox/instagram",
+    "INSTAGRAM_API_URL": "/sandbox/instagram-api",
+    "INSTAGRAM_GRAPH_URL": "/sandbox/instagram-graph",
+}
+SANDBOX_APPS = {
+    "FACEBOOK_CLIENT_ID": "sandbox-facebook-app",
+    "FACEBOOK_CLIENT_SECRET": "sandbox-facebook-secret",
+    "INSTAGRAM_CLIENT_ID": "sandbox-instagram-app",
+    "INSTAGRAM_CLIENT_SECRET": "sandbox-instagram-secret",
+}
+APP_NAME = "Sandbox Portal App"
+
+
+def apply_sandbox_settings(app):
+    """Point the Meta URLs and app credentials the operator left unset at the sandbox."""
+    config = app.config
+    if not config.get("SANDBOX"):
+        return
+    base = (config.get("BASE_URL") or DEFAULT_BASE_URL).rstrip("/")
+    explicit = config.get("META_URLS_SET") or set()
+    for name, path in SANDBOX_URLS.items():
+        if name not in explicit:
+            config[name] = base + path
+    for name, value in SANDBOX_APPS.items():
+        if not config.get(name):
+            config[name] = value
+
+
+def init_sandbox(app):
+    """Serve the simulated Meta under /sandbox; its dialogs use OAuth state, not the portal's CSRF."""
+    csrf.exempt(bp)
+    app.register_blueprint(bp)
+
+
+# Routes register on bp.
+from portal.sandbox import avatars, dialogs, exchange, graph_api, instagram_graph  # noqa: E402,F401

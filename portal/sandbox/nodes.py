@@ -1,0 +1,200 @@
+"""Graph API objects as the sandbox shows them: field selection, who can see what, paging."""
+
+import base64
+from dataclasses import dataclass
+
+from portal.sandbox import people, tokens
+from portal.sandbox.avatars import avatar_url
+
+USER_FIELDS = {"id", "name", "first_name", "last_name", "short_name"}
+PAGE_FIELDS = {"id", "name", "category", "access_token", "tasks", "instagram_business_account"}
+IG_FIELDS = {
+    "id",
+    "ig_id",
+    "username",
+    "name",
+    "profile_picture_url",
+    "followers_count",
+    "follows_count",
+    "media_count",
+    "biography",
+    "website",
+}
+BUSINESS_FIELDS = {"id", "name", "verification_status"}
+PAGE_SIZE = 25  # Meta's default page size, and the sandbox's largest, so paging is exercised
+
+
+class FieldError(Exception):
+    """A requested field does not exist on the node (Meta's error 100)."""
+
+    def __init__(self, field, node_type):
+        super().__init__(f"(#100) Tried accessing nonexisting field ({field}) on node type ({node_type})")
+
+
+def parse_fields(text):
+    """Parse Meta's field syntax "a,b{c,d}" into {"a": None, "b": {"c": None, "d": None}}."""
+    fields, _ = _parse(text or "", 0)
+    return fields
+
+
+def _parse(text, at):
+    fields, name = {}, ""
+    while at < len(text):
+        char = text[at]
+        if char == "{":
+            fields[name.strip()], at = _parse(text, at + 1)
+            name = None
+        elif char == "}":
+            break
+        elif char == ",":
+            if name and name.strip():
+                fields[name.strip()] = None
+            name = ""
+        elif name is not None:
+            name += char
+        at += 1
+    if name and name.strip():
+        fields[name.strip()] = None
+    # Modifiers such as .limit(5) are not simulated; keep the bare field name.
+    return {key.split(".")[0]: value for key, value in fields.items() if key}, at
+
+
+def select(node_type, allowed, values, fields):
+    """Return the requested fields of a node (id always), refusing fields the node lacks."""
+    body = {"id": values["id"]}
+    for name in fields:
+        if name not in allowed:
+            raise FieldError(name, node_type)
+        if values.get(name) is not None:
+            body[name] = values[name]
+    return body
+
+
+@dataclass
+class Grant:
+    """What a token lets its holder see: the user, the Pages and portfolios shared, the scopes."""
+
+    user: people.FacebookUser
+    payload: dict
+    page_token_for: str | None = None  # the Page of a Page token
+
+    @property
+    def granted(self):
+        return set(self.payload.get("granted", []))
+
+    @property
+    def shared_pages(self):
+        return [self.page_token_for] if self.page_token_for else self.payload.get("pages", [])
+
+    @property
+    def shared_businesses(self):
+        return [] if self.page_token_for else self.payload.get("businesses", [])
+
+    def role_pages(self):
+        """Return the shared Pages the user holds a role on, in the dialog's order."""
+        return [p for p in self.shared_pages if p in self.user.roles]
+
+    def can_see_page(self, page_id):
+        """Return True when the Page was shared through a role, or its portfolio was shared."""
+        if page_id in self.role_pages():
+            return True
+        return any(b in self.shared_businesses for b in people.business_of_page(page_id))
+
+    def can_see_business(self, business_id):
+        return business_id in self.shared_businesses and "business_management" in self.granted
+
+    def instagram_ids(self):
+        """Return the Instagram accounts on the shared Pages (debug_token's target_ids)."""
+        found = (people.instagram_of_page(p) for p in self.shared_pages)
+        return [account.id for account in found if account]
+
+    def can_see_instagram(self, account):
+        if "instagram_basic" not in self.granted:
+            return False
+        return any(
+            page.instagram == account.username and self.can_see_page(page.id)
+            for page in people.PAGES.values()
+        )
+
+
+def instagram_node(account, fields):
+    """Return an Instagram professional account with the requested fields."""
+    values = {
+        "id": account.id,
+        "ig_id": account.number,
+        "username": account.username,
+        "name": account.name,
+        "profile_picture_url": avatar_url(account.username),
+        "followers_count": account.followers_count,
+        "follows_count": account.follows_count,
+        "media_count": account.media_count,
+        "biography": account.biography,
+    }
+    return select("IGUser", IG_FIELDS, values, fields or {})
+
+
+def page_node(page, fields, grant, with_role=True):
+    """Return a Page with the requested fields; access_token and tasks only through a role."""
+    values = {"id": page.id, "name": page.name, "category": page.category}
+    tasks = grant.user.roles.get(page.id) if with_role else None
+    if tasks:
+        values["tasks"] = list(tasks)
+        if "access_token" in fields:
+            values["access_token"] = tokens.page_token_for(grant.payload, page.id)
+    account = people.instagram_of_page(page.id)
+    if account and "instagram_business_account" in fields:
+        sub = fields["instagram_business_account"]
+        # Without instagram_basic the id is all Meta shows of the linked account.
+        values["instagram_business_account"] = instagram_node(
+            account, sub if sub and "instagram_basic" in grant.granted else {}
+        )
+    return select("Page", PAGE_FIELDS, values, fields)
+
+
+def user_node(user, fields):
+    """Return the Facebook user with the requested fields."""
+    first, _, last = user.name.partition(" ")
+    values = {"id": user.id, "name": user.name, "first_name": first, "last_name": last, "short_name": first}
+    return select("User", USER_FIELDS, values, fields)
+
+
+def business_node(business, fields):
+    """Return a Business Portfolio with the requested fields."""
+    values = {"id": business.id, "name": business.name, "verification_status": "not_verified"}
+    return select("Business", BUSINESS_FIELDS, values, fields)
+
+
+def _cursor(index):
+    return base64.urlsafe_b64encode(f"sbx:{index}".encode()).decode().rstrip("=")
+
+
+def _index(cursor):
+    try:
+        text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        return int(text.removeprefix("sbx:"))
+    except (ValueError, UnicodeDecodeError):
+        return None
+
+
+def paged(items, params, render, link):
+    """Return one page of items in Meta's {"data", "paging"} shape; link(cursor=...) builds URLs."""
+    try:
+        limit = max(1, min(int(params.get("limit") or PAGE_SIZE), PAGE_SIZE))
+    except ValueError:
+        limit = PAGE_SIZE
+    start = 0
+    if params.get("after") and _index(params["after"]) is not None:
+        start = _index(params["after"]) + 1
+    elif params.get("before") and _index(params["before"]) is not None:
+        start = max(0, _index(params["before"]) - limit)
+    chunk = items[start : start + limit]
+    body = {"data": [render(item) for item in chunk]}
+    if chunk:
+        end = start + len(chunk) - 1
+        paging = {"cursors": {"before": _cursor(start), "after": _cursor(end)}}
+        if start > 0:
+            paging["previous"] = link(before=_cursor(start))
+        if end + 1 < len(items):
+            paging["next"] = link(after=_cursor(end))
+        body["paging"] = paging
+    return body
