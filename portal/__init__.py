@@ -58,7 +58,7 @@ def check_config(app):
         if app.debug:
             raise ConfigurationError("DEBUG must be off in production.")
         if app.config["SANDBOX"]:
-            raise ConfigurationError("PORTAL_SANDBOX simulates Meta for demos and tests; turn it off in production.")
+            raise ConfigurationError("PORTAL_SANDBOX simulates Meta; it must be off in production.")
     if not app.config.get("SECRET_KEY"):
         raise ConfigurationError(
             "PORTAL_SECRET_KEY is not set. scripts/run sets one for local use; see the README for production."
