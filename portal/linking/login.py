@@ -65,27 +65,56 @@ def verify_instagram():
     )
 
 
-def _token_from_callback(provider):
-    """Return the short-lived token dict, or a Problem; abort 400 on a forged or replayed state.
+PROVIDER_NAMES = {"facebook": "Facebook", "instagram": "Instagram"}
 
-    Nothing is written before the state is known to be this browser's own.
+
+def _begin_callback(provider):
+    """Return (creator, intent, account) for a callback whose state this browser issued.
+
+    A forged, replayed or cross-provider state stops here with a 400, before the
+    pending login is touched and before anything is written.
     """
+    creator = require_link_creator()
     state = request.args.get("state", "")
     if not state or f"_state_{provider}_{state}" not in session:
         abort(400, description="oauth-state")
+    intent = take_intent(provider) or abort(400, description="oauth-state")
+    account = _own_account(creator, intent["account"]) if intent.get("account") else None
+    return creator, intent, account
+
+
+def _provider_error(provider, message):
+    return Problem(LinkProblem.FACEBOOK_ERROR, {"message": message, "provider": PROVIDER_NAMES[provider]})
+
+
+def _token_from_callback(provider):
+    """Return the short-lived token dict, or the Problem that explains why there is none."""
+    state = request.args.get("state", "")
     client = oauth_client(current_app, provider)
     if request.args.get("error"):
         client.framework.clear_state_data(session, state)
         return Problem(LinkProblem.CANCELLED)
     try:
-        return client.authorize_access_token()
+        token = client.authorize_access_token()
     except MismatchingStateError:
         abort(400, description="oauth-state")
     except OAuthError as error:
-        return Problem(LinkProblem.FACEBOOK_ERROR, {"message": error.description or error.error})
+        return _provider_error(provider, _refusal_message(error))
     except (requests.RequestException, ValueError, KeyError):
-        message = "The login could not be completed: Facebook did not answer properly."
-        return Problem(LinkProblem.FACEBOOK_ERROR, {"message": message})
+        name = PROVIDER_NAMES[provider]
+        return _provider_error(provider, f"The login could not be completed: {name} did not answer properly.")
+    if not token.get("access_token"):
+        # Instagram refuses a code with a 400 whose body has error_message and no "error" key.
+        message = token.get("error_message") or "The login could not be completed: no access token came back."
+        return _provider_error(provider, message)
+    return token
+
+
+def _refusal_message(error):
+    """Return the words of a token endpoint's refusal; Facebook's "error" is an object, not a string."""
+    if isinstance(error.error, dict):
+        return error.error.get("error_user_msg") or error.error.get("message") or "Unknown error"
+    return error.description or error.error
 
 
 def _problem_result(problem, account_id, mode):
@@ -94,14 +123,10 @@ def _problem_result(problem, account_id, mode):
 
 @bp.get("/link/facebook/callback")
 def facebook_callback():
-    creator = require_link_creator()
-    intent = take_intent("facebook") or abort(400, description="oauth-state")
-    account = _own_account(creator, intent["account"]) if intent.get("account") else None
+    creator, intent, account = _begin_callback("facebook")
     token = _token_from_callback("facebook")
     if isinstance(token, Problem):
-        put_result(
-            {"problem": token.as_dict(), "account": account.id if account else None, "mode": intent["mode"]}
-        )
+        put_result(_problem_result(token, account.id if account else None, intent["mode"]))
         return back_to_link_page(creator)
     outcome = account_linking.complete_facebook_login(
         facebook_graph(current_app.config), creator, token["access_token"], account
@@ -117,9 +142,7 @@ def facebook_callback():
 
 @bp.get("/link/instagram/callback")
 def instagram_callback():
-    creator = require_link_creator()
-    intent = take_intent("instagram") or abort(400, description="oauth-state")
-    account = _own_account(creator, intent["account"]) if intent.get("account") else None
+    creator, _intent, account = _begin_callback("instagram")
     token = _token_from_callback("instagram")
     problem = token if isinstance(token, Problem) else None
     if problem is None:
@@ -128,13 +151,11 @@ def instagram_callback():
                 "me", token["access_token"], fields=INSTAGRAM_PROFILE_FIELDS
             )
         except GraphError as error:
-            problem = Problem(LinkProblem.FACEBOOK_ERROR, {"message": error.message})
+            problem = _provider_error("instagram", error.message)
         else:
             verified, problem = account_linking.record_verification(creator, profile, account)
     if problem:
-        put_result(
-            {"problem": problem.as_dict(), "account": account.id if account else None, "mode": "verify"}
-        )
+        put_result(_problem_result(problem, account.id if account else None, "verify"))
     else:
         put_result({"verified": verified.username})
     return back_to_link_page(creator)
