@@ -643,3 +643,13 @@ def test_secrets_redacted_in_logs(link_browser, creator, meta, caplog):
     ]
     for secret in (meta.short_token, meta.long_token, meta.page_token(101), "fb-secret", CODE, *proofs):
         assert secret.lower() not in text.lower(), secret
+
+
+@pytest.mark.parametrize("path", ["/link/add", "/link/verify"])
+def test_linking_without_a_meta_app_says_it_is_not_set_up(make_app, creator, path):
+    app = make_app()  # no FACEBOOK_/INSTAGRAM_ client settings, no sandbox
+    client = app.test_client()
+    client.get(f"/link/{creator.raw_link_token}")
+    response = client.get(path)
+    assert response.status_code == 503
+    assert "Linking is not set up yet" in response.get_data(as_text=True)

@@ -25,6 +25,16 @@ def _own_account(creator, account_id):
     return SocialAccount.of_creator(creator.id, account_id) or abort(404)
 
 
+def _configured_client(provider):
+    """Return the provider's OAuth client, or stop with a 503 page if the Meta app is not set up."""
+    prefix = provider.upper()
+    if not (
+        current_app.config.get(f"{prefix}_CLIENT_ID") and current_app.config.get(f"{prefix}_CLIENT_SECRET")
+    ):
+        abort(503, description=f"{provider}-not-configured")
+    return oauth_client(current_app, provider)
+
+
 def back_to_link_page(creator):
     """Redirect to the creator's Link Accounts Page (the callbacks' only landing page)."""
     if not creator.link_token:
@@ -38,7 +48,7 @@ def connect_business(account_id):
     account = _own_account(creator, account_id)
     start_intent("facebook", "connect", account.id)
     extra = {"auth_type": "rerequest"} if request.args.get("rerequest") else {}
-    return oauth_client(current_app, "facebook").authorize_redirect(
+    return _configured_client("facebook").authorize_redirect(
         _redirect_uri("linking.facebook_callback"), **extra
     )
 
@@ -48,7 +58,7 @@ def add_business_accounts():
     require_link_creator()
     start_intent("facebook", "add")
     extra = {"auth_type": "rerequest"} if request.args.get("rerequest") else {}
-    return oauth_client(current_app, "facebook").authorize_redirect(
+    return _configured_client("facebook").authorize_redirect(
         _redirect_uri("linking.facebook_callback"), **extra
     )
 
@@ -60,9 +70,7 @@ def verify_instagram():
     if account_id is not None:
         _own_account(creator, account_id)
     start_intent("instagram", "verify", account_id)
-    return oauth_client(current_app, "instagram").authorize_redirect(
-        _redirect_uri("linking.instagram_callback")
-    )
+    return _configured_client("instagram").authorize_redirect(_redirect_uri("linking.instagram_callback"))
 
 
 PROVIDER_NAMES = {"facebook": "Facebook", "instagram": "Instagram"}
