@@ -11,7 +11,8 @@ import logging
 from peewee import CharField, ForeignKeyField, IntegerField, TextField, fn
 from playhouse.migrate import SchemaMigrator, migrate
 
-from portal.models import MODELS, MetaGrant, SchemaVersion
+from portal.db import UTCDateTimeField
+from portal.models import INSIGHT_MODELS, MODELS, MetaGrant, SchemaVersion
 
 log = logging.getLogger(__name__)
 
@@ -45,10 +46,19 @@ def _v3_meta_grants(migrator):
     ]
 
 
+def _v4_insights(migrator):
+    # The figures read from Instagram. The tables are new here, so the current models
+    # create them; if one of these models changes later, freeze a copy for this step.
+    for model in INSIGHT_MODELS:
+        model.create_table()
+    return [migrator.add_column("social_account", "refresh_deferred_until", UTCDateTimeField(null=True))]
+
+
 # (version, step); version 1 is the first released schema.
 STEPS = [
     (2, _v2_reusable_links_and_session_versions),
     (3, _v3_meta_grants),
+    (4, _v4_insights),
 ]
 LATEST = STEPS[-1][0] if STEPS else 1
 

@@ -261,6 +261,7 @@ class SocialAccount(BaseModel):
     page_name = CharField(null=True)
     last_refreshed_at = UTCDateTimeField(null=True)
     last_error = TextField(null=True)
+    refresh_deferred_until = UTCDateTimeField(null=True)  # Meta asked us to slow down
     created_at = UTCDateTimeField(default=utcnow)
     grant = ForeignKeyField(MetaGrant, null=True, backref="accounts", on_delete="SET NULL")
     page_token = EncryptedTextField(null=True)
@@ -326,4 +327,16 @@ class SchemaVersion(BaseModel):
         table_name = "schema_version"
 
 
-MODELS = [Staff, Creator, MetaGrant, SocialAccount, InvitationTemplate]
+from portal.models.insights import (  # noqa: E402, F401  (they build on the models above)
+    INSIGHT_MODELS,
+    AccountMetric,
+    AudienceSnapshot,
+    Media,
+    MediaMetric,
+    ProfileSnapshot,
+    Story,
+    StoryMetric,
+)
+
+MODELS = [Staff, Creator, MetaGrant, SocialAccount, InvitationTemplate, *INSIGHT_MODELS]
+
