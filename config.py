@@ -24,6 +24,8 @@ class Config:
     # from the request's Host header. Unset in development: taken from the request.
     BASE_URL = _env("PORTAL_BASE_URL")
     REFRESH_MINUTES = _int_env("PORTAL_REFRESH_MINUTES", 360)
+    # Where story images and videos are archived while Instagram still serves them.
+    STORY_ARCHIVE = _env("PORTAL_STORY_ARCHIVE")
 
     GRAPH_API_VERSION = _env("GRAPH_API_VERSION", "v27.0")
     FACEBOOK_CLIENT_ID = _env("FACEBOOK_CLIENT_ID")

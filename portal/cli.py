@@ -60,6 +60,17 @@ def register(app):
                     SocialAccount.add_handle(creator, handle)
         click.echo(f"Demo login: {DEMO_EMAIL} / {DEMO_PASSWORD}")
 
+    @app.cli.command("refresh-insights")
+    def refresh_insights():
+        """Refresh every linked account with scheduled refresh on, now, and print a summary."""
+        from portal import jobs
+
+        logging.basicConfig(level=logging.WARNING)
+        summary = jobs.refresh_all(app)
+        for username, reason in {**summary.broken, **summary.failed}.items():
+            click.echo(f"  @{username}: {reason}")
+        click.echo(f"Refresh: {summary.line()}; {summary.http_requests} HTTP requests to Meta.")
+
     @app.cli.command("scheduler")
     def scheduler():
         """Run the one scheduler process (refreshes, story capture, token checks)."""

@@ -6,7 +6,9 @@ plain settings and pass it to the services.
 
 import hashlib
 import hmac
+import json
 import logging
+from urllib.parse import urlencode
 
 import requests
 
@@ -66,6 +68,29 @@ class GraphError(Exception):
             status=response.status_code,
             fbtrace_id=error.get("fbtrace_id"),
         )
+
+
+class _BatchItemResponse:
+    """Enough of a requests.Response for GraphError.from_response to read one batch answer."""
+
+    def __init__(self, answer):
+        self.status_code = answer.get("code") or 500
+        self._body = answer.get("body")
+
+    def json(self):
+        return json.loads(self._body or "")
+
+
+def _batch_answer(answer):
+    if answer is None:
+        # Meta answers null for a call it did not run (for instance after a timeout).
+        return GraphError("Facebook did not run this call of the batch.", transient=True)
+    if answer.get("code") == 200:
+        try:
+            return json.loads(answer.get("body") or "null")
+        except ValueError:
+            return GraphError("Facebook sent an answer that is not JSON.", transient=True)
+    return GraphError.from_response(_BatchItemResponse(answer))
 
 
 def appsecret_proof(app_secret, token):
@@ -144,6 +169,34 @@ class GraphClient:
         }
         # POSTed as a form so the secret and the token stay out of URLs and access logs.
         return self._send("POST", "oauth/access_token", None, data=form)
+
+    def batch(self, items, token):
+        """POST up to 50 calls as one Graph batch; return (answers, response headers).
+
+        items are (path, params, token) triples. Each call carries its own token and
+        appsecret_proof inside the POST body, so accounts with different Page tokens
+        share one HTTP request. An answer is the decoded body, or the GraphError for
+        that call alone.
+        """
+        entries = []
+        for path, params, item_token in items:
+            query = dict(params)
+            query["access_token"] = item_token
+            query["appsecret_proof"] = appsecret_proof(self.app_secret, item_token)
+            entries.append({"method": "GET", "relative_url": f"{path}?{urlencode(query)}"})
+        form = {"batch": json.dumps(entries), "include_headers": "false", "access_token": token}
+        form["appsecret_proof"] = appsecret_proof(self.app_secret, token)
+        try:
+            response = self.session.post(self.url(""), data=form, timeout=self.timeout)
+        except requests.RequestException as exc:
+            raise GraphError(f"Could not reach Facebook ({type(exc).__name__}).", transient=True) from exc
+        if response.status_code >= 400:
+            raise GraphError.from_response(response)
+        try:
+            answers = response.json()
+        except ValueError as exc:
+            raise GraphError("Facebook sent a batch answer that is not JSON.", transient=True) from exc
+        return [_batch_answer(answer) for answer in answers], response.headers
 
     def debug_token(self, token):
         """Return debug_token's data for a token, asked with the app's own token."""

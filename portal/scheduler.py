@@ -1,8 +1,7 @@
 """The one scheduler process: build_scheduler(app) and the lock that keeps it single.
 
 Never started by create_app: `flask --app wsgi scheduler` runs it in its own
-process, so web workers and tests never run jobs. Its jobs arrive with the
-insights work; until then it holds the lock and waits.
+process, so web workers and tests never run jobs.
 """
 
 import fcntl
@@ -10,6 +9,9 @@ import logging
 import os
 
 from apscheduler.schedulers.blocking import BlockingScheduler
+
+from portal import jobs
+from portal.db import utcnow
 
 log = logging.getLogger(__name__)
 
@@ -23,6 +25,29 @@ JOB_DEFAULTS = {
 def build_scheduler(app):
     """Return a scheduler with the portal's jobs registered under fixed ids."""
     scheduler = BlockingScheduler(job_defaults=JOB_DEFAULTS, timezone="UTC")
+    # The refresh job looks every minute and takes only what is due (a newly linked account
+    # at once, the others every PORTAL_REFRESH_MINUTES), so a restart simply carries on.
+    scheduler.add_job(
+        jobs.refresh_due,
+        "interval",
+        minutes=1,
+        args=[app],
+        id="refresh-insights",
+        replace_existing=True,
+        next_run_time=utcnow(),
+    )
+    scheduler.add_job(
+        jobs.capture_stories,
+        "interval",
+        hours=1,
+        args=[app],
+        id="capture-stories",
+        replace_existing=True,
+        next_run_time=utcnow(),
+    )
+    scheduler.add_job(
+        jobs.check_grants, "interval", days=1, args=[app], id="check-grants", replace_existing=True
+    )
     return scheduler
 
 

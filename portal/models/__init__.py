@@ -285,6 +285,24 @@ class SocialAccount(BaseModel):
         return self.status in (AccountStatus.UNLINKED, AccountStatus.REVOKED)
 
     @classmethod
+    def refreshable(cls, now):
+        """Return linked accounts with scheduled refresh on that Meta has not asked us to hold."""
+        return cls.select().where(
+            (cls.status == AccountStatus.LINKED)
+            & (cls.refresh_enabled == True)  # noqa: E712  (peewee builds SQL from ==)
+            & (cls.refresh_deferred_until.is_null() | (cls.refresh_deferred_until <= now))
+        )
+
+    @classmethod
+    def due_for_refresh(cls, now, interval):
+        """Return refreshable accounts not refreshed within interval, oldest first."""
+        return (
+            cls.refreshable(now)
+            .where(cls.last_refreshed_at.is_null() | (cls.last_refreshed_at <= now - interval))
+            .order_by(cls.last_refreshed_at.asc(nulls="first"), cls.id)
+        )
+
+    @classmethod
     def add_handle(cls, creator, username):
         """Add an Instagram username to a creator, or raise DuplicateHandle."""
         with database.atomic():
@@ -339,4 +357,3 @@ from portal.models.insights import (  # noqa: E402, F401  (they build on the mod
 )
 
 MODELS = [Staff, Creator, MetaGrant, SocialAccount, InvitationTemplate, *INSIGHT_MODELS]
-

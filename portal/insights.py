@@ -1,0 +1,256 @@
+"""Refresh Instagram Insights into rows: refresh_account and refresh_many. No Flask.
+
+A pass plans the Graph calls of a chunk of accounts, sends them as shared batches
+(portal/graph_batch.py), then writes each account's rows in its own transaction,
+so one account's failure never touches another's figures, and a crash mid-write
+leaves the previous figures as they were.
+"""
+
+import datetime
+import logging
+from dataclasses import dataclass, field
+
+from portal import insight_rows
+from portal.db import database, utcnow
+from portal.graph import GraphError
+from portal.graph_batch import BatchRunner, Call, Throttled
+from portal.models import AccountMetric, AccountStatus, SocialAccount
+
+log = logging.getLogger(__name__)
+
+ACCOUNT_METRICS = (
+    "views",
+    "reach",
+    "accounts_engaged",
+    "total_interactions",
+    "follows_and_unfollows",
+    "profile_links_taps",
+)
+DEMOGRAPHIC_METRICS = ("follower_demographics", "engaged_audience_demographics")
+BREAKDOWNS = ("age", "gender", "country", "city")
+TIMEFRAME = "this_month"
+FEED_METRICS = ("views", "reach", "shares", "saved", "total_interactions")
+REELS_METRICS = FEED_METRICS + ("ig_reels_avg_watch_time", "ig_reels_video_view_total_time")
+STORY_METRICS = (
+    "views",
+    "reach",
+    "replies",
+    "navigation",
+    "shares",
+    "total_interactions",
+    "follows",
+    "profile_visits",
+)
+PROFILE_FIELDS = "username,name,followers_count,follows_count,media_count,profile_picture_url"
+MEDIA_FIELDS = "id,caption,media_type,media_product_type,permalink,thumbnail_url,timestamp"
+STORY_FIELDS = "id,media_type,media_url,thumbnail_url,permalink,timestamp"
+FIRST_REFRESH_DAYS = 30
+LATE_DATA_DAYS = 2  # Instagram fills in a day's figures up to 48 hours late
+MEDIA_LIMIT = 12
+CHUNK = 50  # accounts planned and sent together
+FULL = "full"  # everything: the scheduled refresh and "Refresh stats"
+STORIES = "stories"  # only live stories: the hourly capture
+
+
+@dataclass
+class Summary:
+    """What a refresh pass did, for the CLI, the scheduler log and the staff page."""
+
+    refreshed: list = field(default_factory=list)
+    failed: dict = field(default_factory=dict)  # username -> reason
+    broken: dict = field(default_factory=dict)  # username -> reason (link_broken)
+    deferred: int = 0
+    throttled_until: datetime.datetime | None = None
+    http_requests: int = 0
+
+    def line(self):
+        text = (
+            f"{len(self.refreshed)} refreshed, {len(self.broken)} link broken, "
+            f"{len(self.failed)} failed, {self.deferred} deferred"
+        )
+        if self.throttled_until:
+            text += f" (Meta asked to wait until {self.throttled_until:%Y-%m-%d %H:%M} UTC)"
+        return text
+
+
+def _day_start(moment):
+    return datetime.datetime.combine(moment.date(), datetime.time(), tzinfo=datetime.UTC)
+
+
+def days_to_fetch(account, now):
+    """Return the day starts to read: 30 days the first time, then what is new (and late)."""
+    latest = (
+        AccountMetric.select(AccountMetric.end_time)
+        .where(AccountMetric.account == account)
+        .order_by(AccountMetric.end_time.desc())
+        .scalar()
+    )
+    today = _day_start(now)
+    if latest is None:
+        first = today - datetime.timedelta(days=FIRST_REFRESH_DAYS - 1)
+    else:
+        first = max(
+            _day_start(latest) - datetime.timedelta(days=LATE_DATA_DAYS), today - datetime.timedelta(days=29)
+        )
+    days, day = [], first
+    while day <= today:
+        days.append(day)
+        day += datetime.timedelta(days=1)
+    return days
+
+
+def account_token(account):
+    """Return the token to read an account with: its Page token, else the linking user's."""
+    if account.page_token:
+        return account.page_token
+    grant = account.grant
+    return grant.user_token if grant is not None else None
+
+
+def first_calls(account, token, now, mode=FULL):
+    """Plan the calls that need nothing but the account: profile, days, audience, media, stories."""
+    ig, a = account.ig_user_id, account.id
+    if mode == STORIES:
+        return [Call((a, "stories"), f"{ig}/stories", {"fields": STORY_FIELDS}, token)]
+    calls = [Call((a, "profile"), ig, {"fields": PROFILE_FIELDS}, token)]
+    for day in days_to_fetch(account, now):
+        params = {
+            "metric": ",".join(ACCOUNT_METRICS),
+            "period": "day",
+            "metric_type": "total_value",
+            "since": int(day.timestamp()),
+            "until": int((day + datetime.timedelta(days=1)).timestamp()),
+        }
+        calls.append(Call((a, "day", day), f"{ig}/insights", params, token))
+    for metric in DEMOGRAPHIC_METRICS:
+        for breakdown in BREAKDOWNS:
+            params = {
+                "metric": metric,
+                "period": "lifetime",
+                "metric_type": "total_value",
+                "timeframe": TIMEFRAME,
+                "breakdown": breakdown,
+            }
+            calls.append(Call((a, "audience", metric, breakdown), f"{ig}/insights", params, token))
+    calls.append(Call((a, "media"), f"{ig}/media", {"fields": MEDIA_FIELDS, "limit": MEDIA_LIMIT}, token))
+    calls.append(Call((a, "stories"), f"{ig}/stories", {"fields": STORY_FIELDS}, token))
+    return calls
+
+
+def media_metrics(item):
+    """Return the metrics to ask of one media item: a reels-only metric would fail a photo's call."""
+    return REELS_METRICS if item.get("media_product_type") == "REELS" else FEED_METRICS
+
+
+def second_calls(account, token, answers):
+    """Plan the insight calls of the media and stories the first calls listed."""
+    a, calls = account.id, []
+    media = answers.get((a, "media"))
+    for item in media.get("data", [])[:MEDIA_LIMIT] if isinstance(media, dict) else []:
+        metrics = ",".join(media_metrics(item))
+        calls.append(
+            Call((a, "media_insights", item["id"]), f"{item['id']}/insights", {"metric": metrics}, token)
+        )
+    stories = answers.get((a, "stories"))
+    for item in stories.get("data", []) if isinstance(stories, dict) else []:
+        params = {"metric": ",".join(STORY_METRICS)}
+        calls.append(Call((a, "story_insights", item["id"]), f"{item['id']}/insights", params, token))
+    return calls
+
+
+def _account_failure(account, answers):
+    """Return (status, reason) if the account's own calls show its access is gone, else None."""
+    for key, answer in answers.items():
+        if key[0] != account.id or not isinstance(answer, GraphError):
+            continue
+        if key[1] in ("story_insights",) and answer.code == 10:
+            continue  # "not enough viewers": a threshold, not a lost permission
+        if answer.token_invalid:
+            return AccountStatus.LINK_BROKEN, f"Instagram access ended: {answer.message}"
+        if answer.permission_missing and key[1] in ("profile", "day", "media"):
+            return AccountStatus.LINK_BROKEN, f"Permission missing: {answer.message}"
+    profile = answers.get((account.id, "profile"), {})
+    if isinstance(profile, GraphError):
+        return None, f"Facebook returned an error: {profile.message}"
+    return None
+
+
+def _finish(account, answers, now, summary, archive, mode):
+    failure = _account_failure(account, answers)
+    if failure:
+        status, reason = failure
+        updates = {"last_error": reason}
+        if status:
+            updates["status"] = status
+            summary.broken[account.username] = reason
+        else:
+            summary.failed[account.username] = reason
+        # Only the columns this pass owns: a toggle made meanwhile is never overwritten.
+        SocialAccount.update(**updates).where(SocialAccount.id == account.id).execute()
+        return
+    files = insight_rows.archive_stories(account, answers, archive) if archive else {}
+    with database.atomic():
+        if mode == STORIES:
+            insight_rows.write_stories(account, answers, now, files)
+        else:
+            insight_rows.write(account, answers, now, files)
+    summary.refreshed.append(account.username)
+
+
+def refresh_many(client, accounts, *, now=None, runner=None, archive=None, chunk=CHUNK, mode=FULL):
+    """Refresh every account in the iterable (streamed in chunks) and return a Summary."""
+    now = now or utcnow()
+    runner = runner or BatchRunner(client)
+    summary, batch = Summary(), []
+    iterator = iter(accounts)
+    while True:
+        batch = [account for _, account in zip(range(chunk), iterator, strict=False)]
+        if not batch:
+            break
+        try:
+            _refresh_chunk(batch, now, runner, summary, archive, mode)
+        except Throttled as throttled:
+            summary.throttled_until = throttled.until
+            summary.deferred += len(batch) + sum(1 for _ in iterator)
+            # Everyone waits: the limit is the app's (or the account's) and more calls prolong it.
+            SocialAccount.update(refresh_deferred_until=throttled.until).where(
+                SocialAccount.status == AccountStatus.LINKED
+            ).execute()
+            log.warning("Refresh stopped: %s; deferred until %s", throttled.reason, throttled.until)
+            break
+    summary.http_requests = runner.http_requests
+    return summary
+
+
+def _refresh_chunk(batch, now, runner, summary, archive, mode):
+    tokens, calls = {}, []
+    for account in batch:
+        token = account_token(account)
+        if not token:
+            reason = "No stored access for this account: connect it again."
+            SocialAccount.update(status=AccountStatus.LINK_BROKEN, last_error=reason).where(
+                SocialAccount.id == account.id
+            ).execute()
+            summary.broken[account.username] = reason
+            continue
+        tokens[account.id] = token
+        calls += first_calls(account, token, now, mode)
+    answers = runner.run(calls)
+    more = []
+    for account in batch:
+        if account.id in tokens:
+            more += second_calls(account, tokens[account.id], answers)
+    answers.update(runner.run(more))
+    for account in batch:
+        if account.id not in tokens:
+            continue
+        try:
+            _finish(account, answers, now, summary, archive, mode)
+        except Exception:  # one account's surprise must not stop the others
+            log.exception("Refreshing account %s failed", account.id)
+            summary.failed[account.username] = "An unexpected error; it has been logged."
+
+
+def refresh_account(client, account, **kwargs):
+    """Refresh one account now and return the Summary (the row's "Refresh stats")."""
+    return refresh_many(client, [account], **kwargs)
