@@ -43,3 +43,31 @@ def test_second_scheduler_refuses_to_run_and_says_why(app, caplog):
         assert "Another scheduler holds" in caplog.text
     finally:
         holder.release()
+
+
+def test_build_scheduler_registers_the_documented_jobs(app):
+    scheduler = build_scheduler(app)
+    jobs = {job.id: job for job in scheduler.get_jobs()}
+    assert set(jobs) == {"refresh-insights", "capture-stories", "check-grants"}
+    assert jobs["capture-stories"].trigger.interval.total_seconds() == 3600
+    assert jobs["check-grants"].trigger.interval.days == 1
+    for job in jobs.values():
+        assert job.func.__module__ == "portal.jobs"  # importable module-level callables
+    # Not started, the jobs wait to be added with the scheduler's defaults (coalesce, one instance).
+    assert all(replace for _, _, replace in scheduler._pending_jobs)
+    assert scheduler._job_defaults == JOB_DEFAULTS
+
+
+def test_a_job_in_a_worker_thread_closes_its_database_connection(app):
+    from portal import db, jobs
+
+    seen = {}
+
+    def run():
+        jobs.refresh_due(app)  # nothing is linked: no call to Meta, but the database is used
+        seen["closed"] = db.database.is_closed()
+
+    worker = threading.Thread(target=run)
+    worker.start()
+    worker.join(timeout=30)
+    assert seen == {"closed": True}
