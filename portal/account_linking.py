@@ -111,6 +111,10 @@ def complete_facebook_login(client, creator, short_token, account=None):
         )
 
     if account is None:
+        if not found.candidates:
+            # Nothing to choose from: say why now, as Connect Business would.
+            code = LinkProblem.PORTFOLIO_NOT_SHARED if found.hidden_page_ids else LinkProblem.NOT_FOUND
+            return LoginOutcome(problem=Problem(code, {"found": []}))
         with database.atomic():
             grant_row = _store_grant(creator, grant, found)
         return LoginOutcome(grant_id=grant_row.id)

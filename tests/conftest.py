@@ -618,7 +618,10 @@ def sandbox_server(make_app):
     seeded = application.test_cli_runner().invoke(args=["seed-demo"])
     assert seeded.exit_code == 0, seeded.output
     server = make_server("127.0.0.1", port, application, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, name="sandbox-server", daemon=True)
+    # A short poll interval keeps shutdown() quick: one server per test stays cheap.
+    thread = threading.Thread(
+        target=server.serve_forever, kwargs={"poll_interval": 0.05}, name="sandbox-server", daemon=True
+    )
     thread.start()
     try:
         yield SandboxServer(application, base_url)

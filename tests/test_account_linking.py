@@ -365,3 +365,22 @@ def test_unlink_with_delete_data_clears_the_figures(app, creator, graph_client, 
     assert account.status == AccountStatus.REVOKED and account.page_token is None
     assert (account.followers_count, account.media_count) == (None, None)
     assert account.profile_picture_url is None and account.display_name is None
+
+
+def test_adding_with_nothing_reachable_explains_instead_of_an_empty_choice(app, creator, monkeypatch):
+    from portal import account_linking, discovery
+    from portal.discovery import Discovery, Grant, LinkProblem
+    from portal.models import MetaGrant
+
+    grant = Grant("1", "Portia", "EAAlong", None, None, set(discovery.REQUIRED_SCOPES), set(), {"555"})
+    monkeypatch.setattr(discovery, "read_grant", lambda client, token: grant)
+    hidden = Discovery(candidates=[], pages_without_instagram=[], hidden_page_ids={"555"})
+    monkeypatch.setattr(discovery, "discover", lambda client, g: hidden)
+    outcome = account_linking.complete_facebook_login(None, creator, "EAAshort")
+    assert outcome.problem.code == LinkProblem.PORTFOLIO_NOT_SHARED and outcome.grant_id is None
+
+    nothing = Discovery(candidates=[], pages_without_instagram=["Paula's Bakery"], hidden_page_ids=set())
+    monkeypatch.setattr(discovery, "discover", lambda client, g: nothing)
+    outcome = account_linking.complete_facebook_login(None, creator, "EAAshort")
+    assert outcome.problem.code == LinkProblem.NOT_FOUND
+    assert MetaGrant.select().count() == 0  # no token kept for a login that linked nothing
