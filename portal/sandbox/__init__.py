@@ -49,4 +49,4 @@ def init_sandbox(app):
 
 
 # Routes register on bp.
-from portal.sandbox import avatars, dialogs, exchange, graph_api, instagram_graph  # noqa: E402,F401
+from portal.sandbox import avatars, dialogs, exchange, graph_api, instagram_graph, media_files  # noqa: E402,F401

@@ -6,32 +6,13 @@ from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from flask import current_app, jsonify, request, url_for
 
-from portal.sandbox import APP_NAME, bp, nodes, people, tokens
+from portal.sandbox import APP_NAME, bp, faults, ig_api, nodes, people, tokens
+from portal.sandbox.errors import Refusal, unsupported
 
 VERSION = re.compile(r"^v\d+\.\d+$")
 BATCH_LIMIT = 50
 APP_USAGE = json.dumps({"call_count": 1, "total_time": 1, "total_cputime": 1})
 ME_EDGES = {"accounts", "businesses", "permissions"}
-
-
-class Refusal(Exception):
-    """End the call with this Meta error: (status, body)."""
-
-    def __init__(self, result):
-        super().__init__(result[1]["error"]["message"])
-        self.result = result
-
-
-def _unsupported(method, object_id):
-    return Refusal(
-        tokens.graph_error(
-            f"Unsupported {method.lower()} request. Object with ID '{object_id}' does not exist, cannot be "
-            "loaded due to missing permissions, or does not support this operation",
-            100,
-            subcode=33,
-            error_type="GraphMethodException",
-        )
-    )
 
 
 def _token_from(headers, params):
@@ -100,7 +81,7 @@ def _user_edge(grant, edge, params, fields, link):
 
 def _business_edge(grant, business, edge, params, fields, link):
     if edge not in ("owned_pages", "client_pages") or not grant.can_see_business(business.id):
-        raise _unsupported("GET", business.id)
+        raise unsupported("GET", business.id)
     pages = business.owned_pages if edge == "owned_pages" else business.client_pages
     # Without a Page role there is no Page token and no task list to show.
     fields = {name: sub for name, sub in fields.items() if name not in ("access_token", "tasks")}
@@ -125,18 +106,17 @@ def _node(grant, method, segments, params, link):
         if edge in ME_EDGES and method == "GET":
             return _user_edge(grant, edge, params, fields, link)
     if method != "GET":
-        raise _unsupported(method, object_id)
+        raise unsupported(method, object_id)
     page, business = people.page(object_id), people.business(object_id)
-    account = people.instagram_account_by_id(object_id)
     if page and not edge and (grant.can_see_page(page.id) or grant.page_token_for == page.id):
         return nodes.page_node(page, fields or {"name": None}, grant, with_role=page.id in grant.role_pages())
     if business and grant.can_see_business(business.id) and not edge:
         return nodes.business_node(business, fields)
     if business and edge:
         return _business_edge(grant, business, edge, params, fields, link)
-    if account and not edge and grant.can_see_instagram(account):
-        return nodes.instagram_node(account, fields)
-    raise _unsupported("GET", object_id)
+    if ig_api.subject(object_id)[0]:
+        return ig_api.answer(grant, object_id, edge, params, fields, link)
+    raise unsupported("GET", object_id)
 
 
 def debug_token(params, token):
@@ -197,9 +177,11 @@ def _granular_scopes(grant):
 
 
 def call(method, path, params, token, link_base):
-    """Answer one Graph call: (status, body). link_base(path, query) builds paging URLs."""
+    """Answer one Graph call: (status, body, headers). link_base(path, query) builds paging URLs."""
     segments = [s for s in path.split("/") if s]
     version = segments.pop(0) if segments and VERSION.match(segments[0]) else None
+    account = ig_api.subject(segments[0])[0] if segments else None
+    headers = faults.usage_headers(account) if account else {}
 
     def link(**cursor):
         query = {k: v for k, v in params.items() if k not in ("after", "before")}
@@ -211,13 +193,13 @@ def call(method, path, params, token, link_base):
                 tokens.graph_error("Unsupported get request.", 100, error_type="GraphMethodException")
             )
         if segments == ["debug_token"]:
-            return 200, debug_token(params, token)
+            return 200, debug_token(params, token), headers
         grant = authenticate(token, params.get("appsecret_proof"))
-        return 200, _node(grant, method, segments, params, link)
+        return 200, _node(grant, method, segments, params, link), headers
     except Refusal as refusal:
-        return refusal.result
+        return (*refusal.result, {**headers, **refusal.headers})
     except nodes.FieldError as error:
-        return tokens.graph_error(str(error), 100)
+        return (*tokens.graph_error(str(error), 100), headers)
 
 
 def _link_base(path, query):
@@ -230,9 +212,13 @@ def _batch(params, token):
     except ValueError:
         items = None
     if not isinstance(items, list) or not all(isinstance(item, dict) for item in items):
-        return tokens.graph_error("(#100) The parameter batch is required and must be a JSON array", 100)
+        return (
+            *tokens.graph_error("(#100) The parameter batch is required and must be a JSON array", 100),
+            {},
+        )
     if len(items) > BATCH_LIMIT:
-        return tokens.graph_error("(#100) Too many requests in batch message. Maximum batch size is 50", 100)
+        message = "(#100) Too many requests in batch message. Maximum batch size is 50"
+        return (*tokens.graph_error(message, 100), {})
     with_headers = params.get("include_headers", "true") != "false"
     answers = []
     for item in items:
@@ -242,14 +228,16 @@ def _batch(params, token):
             **dict(parse_qsl(relative.query)),
         }
         item_token = item_params.get("access_token") or token
-        status, body = call(
+        status, body, headers = call(
             item.get("method", "GET").upper(), relative.path, item_params, item_token, _link_base
         )
-        answer = {"code": status, "body": json.dumps(body)}
+        answer = {"code": status}
         if with_headers:
-            answer["headers"] = [{"name": "Content-Type", "value": "application/json; charset=UTF-8"}]
+            headers = {"Content-Type": "application/json; charset=UTF-8", **headers}
+            answer["headers"] = [{"name": name, "value": value} for name, value in headers.items()]
+        answer["body"] = json.dumps(body)
         answers.append(answer)
-    return 200, answers
+    return 200, answers, {}
 
 
 @bp.route("/graph/", defaults={"path": ""}, methods=["GET", "POST", "DELETE"])
@@ -259,11 +247,13 @@ def graph_call(path):
     params = request.values.to_dict()
     token = _token_from(request.headers, params)
     bare = [s for s in path.split("/") if s and not VERSION.match(s)]
+    faults.add_latency()
     if request.method == "POST" and not bare and "batch" in params:
-        status, body = _batch(params, token)
+        status, body, headers = _batch(params, token)
     else:
-        status, body = call(request.method, path, params, token, _link_base)
+        status, body, headers = call(request.method, path, params, token, _link_base)
     response = jsonify(body)
     response.status_code = status
     response.headers["X-App-Usage"] = APP_USAGE
+    response.headers.update(headers)
     return response
