@@ -77,5 +77,7 @@ def register(app):
         from portal.scheduler import run_scheduler
 
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+        # APScheduler logs every run of the minutely job; our jobs log what they did instead.
+        logging.getLogger("apscheduler").setLevel(logging.WARNING)
         if not run_scheduler(app):
             raise SystemExit(1)
