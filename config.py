@@ -55,6 +55,7 @@ class Config:
     # OWASP's scrypt floor (N=2**17); Werkzeug's default (2**15) is below it.
     PASSWORD_HASH_METHOD = "scrypt:131072:8:1"
     LOGIN_RATE_LIMIT = "10 per minute"
+    REFRESH_RATE_LIMIT = "6 per minute"  # "Refresh stats" per account: Meta's limits are per account too
 
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"  # Strict would drop the cookie on the OAuth return hop.

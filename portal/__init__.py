@@ -136,6 +136,8 @@ def register_error_handlers(app):
 
     @app.errorhandler(HTTPException)
     def http_error(error):
+        if error.response is not None:  # an answer made for this error (a rate limit's on_breach)
+            return error.response
         return render_template("errors/error.html", error=error), error.code
 
     @app.errorhandler(Exception)

@@ -284,6 +284,7 @@ def rule_url(creator):
         "account_id": creator.accounts().get().id,
         "token": creator.raw_link_token,
         "grant_id": grant.id,
+        "story_id": 1,  # no such story: the walk only needs the address
     }
 
     def build(rule):

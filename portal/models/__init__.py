@@ -316,6 +316,11 @@ class SocialAccount(BaseModel):
         """Return the account with this id if it belongs to this creator, else None."""
         return cls.get_or_none((cls.id == account_id) & (cls.creator == creator_id))
 
+    def set_refresh_enabled(self, enabled):
+        """Switch scheduled refresh on or off, writing that column only (a refresh may be saving the rest)."""
+        SocialAccount.update(refresh_enabled=enabled).where(SocialAccount.id == self.id).execute()
+        self.refresh_enabled = enabled
+
 
 class InvitationTemplate(BaseModel):
     """The invitation staff send to creators; one row, edited by admins."""

@@ -3,6 +3,7 @@
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import login_required
 
+from portal import figures
 from portal.db import utcnow
 from portal.htmx import is_htmx_swap, render_page_or_fragment
 from portal.invitation import mailto_url, render_text
@@ -82,16 +83,22 @@ def creator_detail(creator_id):
     return _render_profile(creator, "creator_overview", accounts=list(creator.accounts()))
 
 
+def _account_list(creator):
+    """Return the creator's accounts and their latest views (one query for all rows)."""
+    accounts = list(creator.accounts())
+    return {"accounts": accounts, "latest_views": figures.latest_views(accounts)}
+
+
 @bp.get("/creators/<int:creator_id>/accounts")
 @login_required
 def creator_accounts(creator_id):
     creator = _creator_or_404(creator_id)
-    return _render_profile(creator, "account_panel", accounts=list(creator.accounts()), form=HandleForm())
+    return _render_profile(creator, "account_panel", form=HandleForm(), **_account_list(creator))
 
 
 def _account_list_response(creator, form, status=200, problem=None):
     """Answer a handle change: the account list for htmx, the tab page otherwise."""
-    context = {"creator": creator, "accounts": list(creator.accounts()), "form": form, "problem": problem}
+    context = {"creator": creator, "form": form, "problem": problem, **_account_list(creator)}
     if is_htmx_swap():
         return render_template("staff/partials/account_list.html", **context), status
     if status >= 400:

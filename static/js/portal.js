@@ -63,9 +63,12 @@
       if (!menu.contains(event.target)) menu.removeAttribute("open");
     });
   });
-  // A menu item that swaps content with htmx closes its menu.
+  // A menu item that swaps content with htmx closes its menu. Focus moves to the menu's
+  // button first: htmx puts it back on the element with the same id after a row swap.
   document.addEventListener("htmx:beforeRequest", function (event) {
     var menu = event.target.closest && event.target.closest("details.menu");
-    if (menu) menu.removeAttribute("open");
+    if (!menu) return;
+    if (menu.contains(document.activeElement)) menu.querySelector("summary").focus();
+    menu.removeAttribute("open");
   });
 })();

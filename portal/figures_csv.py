@@ -1,0 +1,104 @@
+"""Every stored figure of one account as CSV, for the metrics page's download. No Flask.
+
+One row per figure: profile counts by day, daily account metrics, audience by dimension
+value, media and story metrics. A figure Instagram did not give has an empty value and,
+where known, a note saying why; it is never written as 0.
+"""
+
+import csv
+import io
+import json
+
+from peewee import prefetch
+
+from portal.models import (
+    AccountMetric,
+    AudienceSnapshot,
+    Media,
+    MediaMetric,
+    ProfileSnapshot,
+    Story,
+    StoryMetric,
+)
+
+COLUMNS = ("kind", "item", "metric", "breakdown", "period", "end_time", "value", "fetched_at", "note")
+
+
+def _iso(moment):
+    return moment.isoformat() if moment else ""
+
+
+def _profile_rows(account):
+    snapshots = ProfileSnapshot.select().where(ProfileSnapshot.account == account)
+    for row in snapshots.order_by(ProfileSnapshot.taken_on):
+        for name in ("followers_count", "follows_count", "media_count"):
+            value = getattr(row, name)
+            if value is not None:
+                day = row.taken_on.isoformat()
+                yield ("profile", "", name, "", "day", day, value, _iso(row.fetched_at), "")
+
+
+def _daily_rows(account):
+    metrics = AccountMetric.select().where(AccountMetric.account == account)
+    for row in metrics.order_by(AccountMetric.end_time, AccountMetric.metric):
+        end, fetched = _iso(row.end_time), _iso(row.fetched_at)
+        yield ("daily", "", row.metric, "", row.period, end, row.value, fetched, "")
+
+
+def _audience_rows(account):
+    snapshots = AudienceSnapshot.select().where(AudienceSnapshot.account == account)
+    for row in snapshots.order_by(AudienceSnapshot.metric, AudienceSnapshot.breakdown):
+        data = json.loads(row.data or "{}") if row.available else {}
+        fetched = _iso(row.fetched_at)
+        if not data:
+            yield ("audience", "", row.metric, row.breakdown, row.timeframe, "", "", fetched, row.note or "")
+        for key, value in sorted(data.items()):
+            yield ("audience", key, row.metric, row.breakdown, row.timeframe, "", value, fetched, "")
+
+
+def _item_rows(kind, items):
+    for item in items:
+        if not item.metrics:
+            note = getattr(item, "insights_note", None) or ""
+            yield (kind, item.ig_media_id, "", "", "lifetime", "", "", _iso(item.fetched_at), note)
+        for metric in sorted(item.metrics, key=lambda m: m.metric):
+            fetched = _iso(metric.fetched_at)
+            yield (kind, item.ig_media_id, metric.metric, "", "lifetime", "", metric.value, fetched, "")
+
+
+def csv_rows(account):
+    """Yield every stored figure of the account as COLUMNS rows (the header first)."""
+    yield COLUMNS
+    yield from _profile_rows(account)
+    yield from _daily_rows(account)
+    yield from _audience_rows(account)
+    media = Media.select().where(Media.account == account).order_by(Media.id)
+    yield from _item_rows("media", prefetch(media, MediaMetric))
+    stories = Story.select().where(Story.account == account).order_by(Story.id)
+    yield from _item_rows("story", prefetch(stories, StoryMetric))
+
+
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _cell(value):
+    """Keep a spreadsheet from running a third-party string (a city name, say) as a formula."""
+    text = "" if value is None else str(value)
+    return "'" + text if text.startswith(_FORMULA_START) and not _is_number(text) else text
+
+
+def _is_number(text):
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def csv_text(account):
+    """Return the account's figures as CSV text."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    for row in csv_rows(account):
+        writer.writerow([_cell(value) for value in row])
+    return out.getvalue()

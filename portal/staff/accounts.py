@@ -1,0 +1,165 @@
+"""One social account: its row's actions (refresh, switch, unlink), metrics page, CSV and story files."""
+
+import re
+from dataclasses import dataclass
+
+from flask import (
+    Response,
+    abort,
+    current_app,
+    flash,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    url_for,
+)
+from flask_login import current_user, login_required
+
+from portal import charts, figures, figures_csv, insights, jobs
+from portal.account_linking import unlink
+from portal.db import utcnow
+from portal.extensions import limiter
+from portal.graph import facebook_graph
+from portal.htmx import is_htmx_swap
+from portal.models import AccountStatus, Creator, SocialAccount
+from portal.staff import bp
+
+ACCOUNT = "/creators/<int:creator_id>/accounts/<int:account_id>"
+
+bp.add_app_template_global(charts.time_series, "time_series_chart")
+bp.add_app_template_global(charts.bars, "bar_chart")
+bp.add_app_template_global(utcnow, "utcnow")
+bp.add_app_template_filter(figures.format_seconds, "watch_seconds")
+bp.add_app_template_filter(figures.format_duration, "watch_duration")
+bp.add_app_template_filter(figures.metric_day, "metric_day")
+
+
+@dataclass
+class Notice:
+    """What a row action did, said in the row (htmx) or flashed (a plain form post)."""
+
+    text: str
+    ok: bool = True
+
+
+def _account_or_404(creator_id, account_id):
+    creator = Creator.get_or_none(Creator.id == creator_id) or abort(404)
+    return creator, SocialAccount.of_creator(creator.id, account_id) or abort(404)
+
+
+def _row(creator, account_id, notice=None, status=200):
+    """Answer a row action: the fresh row for htmx, else the Social Accounts tab with the notice flashed."""
+    if not is_htmx_swap():
+        if notice:
+            flash(notice.text, "success" if notice.ok else "error")
+        return redirect(url_for("staff.creator_accounts", creator_id=creator.id))
+    account = SocialAccount.get_by_id(account_id)  # re-read: the action changed it
+    html = render_template(
+        "staff/partials/account_row.html",
+        creator=creator,
+        account=account,
+        latest_views=figures.latest_views([account]),
+        notice=notice,
+    )
+    response = make_response(html, status)
+    response.vary.add("HX-Request")
+    return response
+
+
+def _refresh_notice(account, summary):
+    if account.username in summary.refreshed:
+        return Notice("Stats refreshed.")
+    reason = summary.broken.get(account.username) or summary.failed.get(account.username)
+    if reason:
+        return Notice(f"Refresh failed. {reason}", ok=False)
+    if summary.throttled_until:
+        until = f"{summary.throttled_until:%H:%M} UTC"
+        return Notice(f"Facebook asked us to slow down: try again after {until}.", ok=False)
+    return Notice("Nothing was refreshed.", ok=False)
+
+
+def _refresh_key():
+    return f"account-refresh:{request.view_args.get('account_id')}"
+
+
+def _refresh_refused(_limit):
+    """Answer a refresh over the rate limit with the row saying so (or the tab, for a plain post)."""
+    pair = request.view_args or {}
+    creator = Creator.get_or_none(Creator.id == pair.get("creator_id"))
+    account = creator and SocialAccount.of_creator(creator.id, pair.get("account_id"))
+    if account is None:
+        return None
+    notice = Notice("Refreshed several times just now: wait a minute.", ok=False)
+    return _row(creator, account.id, notice, 429)
+
+
+@bp.post(f"{ACCOUNT}/refresh")
+@limiter.limit(
+    lambda: current_app.config["REFRESH_RATE_LIMIT"],
+    key_func=_refresh_key,
+    exempt_when=lambda: not current_user.is_authenticated,
+    on_breach=_refresh_refused,
+)
+@login_required
+def account_refresh(creator_id, account_id):
+    creator, account = _account_or_404(creator_id, account_id)
+    if account.status != AccountStatus.LINKED:
+        why = f"Only linked accounts can be refreshed; @{account.username} is {account.status_label.lower()}."
+        return _row(creator, account.id, Notice(why, ok=False), 409)
+    client = facebook_graph(current_app.config)
+    summary = insights.refresh_account(client, account, archive=jobs.story_archive(current_app))
+    return _row(creator, account.id, _refresh_notice(account, summary))
+
+
+@bp.post(f"{ACCOUNT}/toggle")
+@login_required
+def account_toggle(creator_id, account_id):
+    creator, account = _account_or_404(creator_id, account_id)
+    wanted = request.form.get("enabled")
+    enabled = wanted == "1" if wanted in ("0", "1") else not account.refresh_enabled
+    account.set_refresh_enabled(enabled)
+    state = "on" if enabled else "off"
+    return _row(creator, account.id, Notice(f"Scheduled refresh is {state} for @{account.username}."))
+
+
+@bp.post(f"{ACCOUNT}/unlink")
+@login_required
+def account_unlink(creator_id, account_id):
+    creator, account = _account_or_404(creator_id, account_id)
+    if account.removable:
+        why = f"@{account.username} is {account.status_label.lower()}: there is no link to remove."
+        return _row(creator, account.id, Notice(why, ok=False), 409)
+    unlink(account)
+    text = f"@{account.username} is unlinked: its access was deleted; the figures read so far are kept."
+    return _row(creator, account.id, Notice(text))
+
+
+@bp.get(f"{ACCOUNT}/metrics")
+@login_required
+def account_metrics(creator_id, account_id):
+    creator, account = _account_or_404(creator_id, account_id)
+    page = figures.account_figures(account, utcnow().date())
+    return render_template("staff/account_metrics.html", creator=creator, account=account, figures=page)
+
+
+@bp.get(f"{ACCOUNT}/metrics.csv")
+@login_required
+def account_metrics_csv(creator_id, account_id):
+    _, account = _account_or_404(creator_id, account_id)
+    filename = re.sub(r"[^A-Za-z0-9._-]", "_", account.username) + "-figures.csv"
+    return Response(
+        figures_csv.csv_text(account),
+        mimetype="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )
+
+
+@bp.get(f"{ACCOUNT}/stories/<int:story_id>/file")
+@login_required
+def story_file(creator_id, account_id, story_id):
+    _, account = _account_or_404(creator_id, account_id)
+    story = figures.story_of(account, story_id) or abort(404)
+    path = figures.archived_path(story, jobs.story_archive(current_app)) or abort(404)
+    return send_file(path)
