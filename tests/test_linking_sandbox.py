@@ -376,3 +376,40 @@ def test_leo_verifies_leo_sketches_through_instagram_login(sandbox_server):
     assert verified.display_name == "Leo Park"
     assert verified.linked_at is not None
     assert verified.page_token is None and verified.grant is None
+
+
+def test_a_full_refresh_of_the_demo_creators_reads_their_figures_over_http(sandbox_server, tmp_path):
+    from portal import jobs
+    from portal.models import AccountMetric, AudienceSnapshot, Media, Story
+
+    connect_business(sandbox_server, "Ava Chen", "ava.creates", "Gabriela Good")
+    connect_business(sandbox_server, "Theo Small", "tiny.steps", "Gabriela Good")
+    connect_business(sandbox_server, "Priya Natarajan", "priya.fit", "Bianca Business")
+    connect_business(sandbox_server, "Nina Brooks", "nina.bakes", "Manny Manager")
+    sandbox_server.app.config["STORY_ARCHIVE"] = str(tmp_path / "stories")
+
+    summary = jobs.refresh_all(sandbox_server.app)
+
+    assert sorted(summary.refreshed) == ["ava.creates", "nina.bakes", "priya.fit", "tiny.steps"]
+    assert not summary.failed and not summary.broken
+    # 4 x 41 first calls (profile, 30 days, 8 audience, media, stories) fill 4 batches of 50;
+    # 48 media and a few story insights fill 2 more: 6 HTTP requests instead of about 220.
+    assert summary.http_requests == 6
+    ava, tiny = account("Ava Chen", "ava.creates"), account("Theo Small", "tiny.steps")
+    views = AccountMetric.select().where((AccountMetric.account == ava) & (AccountMetric.metric == "views"))
+    assert views.count() == 30 and all(row.value > 0 for row in views)
+    assert Media.select().where(Media.account == ava).count() > 0
+    stories = list(Story.select().where(Story.account == ava))
+    assert stories and all(
+        story.archived_file
+        and (tmp_path / "stories") in __import__("pathlib").Path(story.archived_file).parents
+        for story in stories
+    )
+    assert any(story.insights_note for story in stories)  # the newest one had too few viewers
+    small = AudienceSnapshot.select().where(AudienceSnapshot.account == tiny)
+    assert small.count() == 8 and not any(row.available for row in small)
+    assert tiny.followers_count == 42
+
+    again = jobs.refresh_all(sandbox_server.app)
+    assert sorted(again.refreshed) == sorted(summary.refreshed)
+    assert views.count() == 30  # a second pass upserts, it does not add rows
