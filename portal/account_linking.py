@@ -6,6 +6,7 @@ half-linked account behind.
 """
 
 import json
+import os
 from dataclasses import dataclass
 
 from portal import discovery
@@ -13,6 +14,7 @@ from portal.db import database, utcnow
 from portal.discovery import Candidate, LinkProblem, Problem
 from portal.graph import GraphError
 from portal.models import AccountStatus, MetaGrant, SocialAccount
+from portal.models.insights import delete_figures
 
 
 @dataclass
@@ -190,7 +192,7 @@ def record_verification(creator, profile, account=None):
 
 def unlink(account, delete_data=False):
     """Revoke an account's link: tokens deleted at once, history kept unless asked to delete it."""
-    grant = account.grant
+    grant, files = account.grant, []
     with database.atomic():
         account.status = AccountStatus.REVOKED
         account.page_token = None
@@ -199,7 +201,14 @@ def unlink(account, delete_data=False):
             account.media_count = None
             account.profile_picture_url = None
             account.display_name = None
+            account.last_refreshed_at = None
+            files = delete_figures(account)
         account.save()
         if grant is not None:
             grant.forget_token_if_unused()
+    for path in files:  # after the commit: a failed transaction must not lose the files
+        try:
+            os.remove(path)
+        except FileNotFoundError:
+            pass
     return account

@@ -204,23 +204,21 @@ class GraphClient:
         return self._send("GET", "debug_token", app_token, params={"input_token": token}).get("data", {})
 
 
-def facebook_graph(config):
-    """Return the client for graph.facebook.com (or its sandbox) from the portal's settings."""
+def _graph(config, url_setting, app):
     return GraphClient(
-        config["FACEBOOK_GRAPH_URL"],
+        config[url_setting],
         config["GRAPH_API_VERSION"],
-        config["FACEBOOK_CLIENT_ID"],
-        config["FACEBOOK_CLIENT_SECRET"],
+        config[f"{app}_CLIENT_ID"],
+        config[f"{app}_CLIENT_SECRET"],
         timeout=config["GRAPH_TIMEOUT"],
     )
+
+
+def facebook_graph(config):
+    """Return the client for graph.facebook.com (or its sandbox) from the portal's settings."""
+    return _graph(config, "FACEBOOK_GRAPH_URL", "FACEBOOK")
 
 
 def instagram_graph(config):
     """Return the client for graph.instagram.com (or its sandbox), signed with the Instagram app."""
-    return GraphClient(
-        config["INSTAGRAM_GRAPH_URL"],
-        config["GRAPH_API_VERSION"],
-        config["INSTAGRAM_CLIENT_ID"],
-        config["INSTAGRAM_CLIENT_SECRET"],
-        timeout=config["GRAPH_TIMEOUT"],
-    )
+    return _graph(config, "INSTAGRAM_GRAPH_URL", "INSTAGRAM")

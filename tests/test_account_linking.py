@@ -384,3 +384,49 @@ def test_adding_with_nothing_reachable_explains_instead_of_an_empty_choice(app, 
     outcome = account_linking.complete_facebook_login(None, creator, "EAAshort")
     assert outcome.problem.code == LinkProblem.NOT_FOUND
     assert MetaGrant.select().count() == 0  # no token kept for a login that linked nothing
+
+
+def test_unlink_and_delete_my_data_removes_every_figure_and_archived_file(app, creator, tmp_path):
+    import datetime
+
+    from portal import account_linking
+    from portal.models import (
+        AccountMetric,
+        AudienceSnapshot,
+        Media,
+        MediaMetric,
+        ProfileSnapshot,
+        Story,
+        StoryMetric,
+    )
+
+    account = creator.accounts().get()
+    other = SocialAccount.create(creator=creator, username="other.one")
+    SocialAccount.update(status=AccountStatus.LINKED, page_token="EAAPpage").where(
+        SocialAccount.id == account.id
+    ).execute()
+    day = datetime.datetime(2026, 11, 28, tzinfo=datetime.UTC)
+    archived = tmp_path / "story.jpg"
+    archived.write_bytes(b"jpeg")
+    for owner in (account, other):
+        ProfileSnapshot.create(account=owner, taken_on=day.date(), followers_count=10)
+        AccountMetric.create(account=owner, metric="views", end_time=day, value=5)
+        AudienceSnapshot.create(account=owner, metric="follower_demographics", breakdown="age", data="{}")
+        media = Media.create(account=owner, ig_media_id=f"m{owner.id}", media_type="IMAGE")
+        MediaMetric.create(media=media, metric="views", value=3)
+        story = Story.create(
+            account=owner,
+            ig_media_id=f"s{owner.id}",
+            media_type="IMAGE",
+            archived_file=str(archived) if owner == account else None,
+        )
+        StoryMetric.create(story=story, metric="views", value=2)
+
+    account_linking.unlink(SocialAccount.get_by_id(account.id), delete_data=True)
+
+    for model in (ProfileSnapshot, AccountMetric, AudienceSnapshot, Media, Story):
+        assert model.select().where(model.account == account).count() == 0
+        assert model.select().where(model.account == other).count() == 1  # another account's stay
+    assert MediaMetric.select().count() == 1 and StoryMetric.select().count() == 1
+    assert not archived.exists()
+    assert SocialAccount.get_by_id(account.id).status == AccountStatus.REVOKED

@@ -113,3 +113,21 @@ class StoryMetric(BaseModel):
 
 
 INSIGHT_MODELS = [ProfileSnapshot, AccountMetric, AudienceSnapshot, Media, MediaMetric, Story, StoryMetric]
+
+
+def delete_figures(account):
+    """Delete every figure stored for an account; return the archived story files to remove."""
+    files = [
+        path
+        for (path,) in Story.select(Story.archived_file)
+        .where((Story.account == account) & Story.archived_file.is_null(False))
+        .tuples()
+    ]
+    media = Media.select(Media.id).where(Media.account == account)
+    stories = Story.select(Story.id).where(Story.account == account)
+    # Explicit deletes, children first: SQLite only cascades with foreign keys on, and it is cheap.
+    MediaMetric.delete().where(MediaMetric.media.in_(media)).execute()
+    StoryMetric.delete().where(StoryMetric.story.in_(stories)).execute()
+    for model in (Media, Story, ProfileSnapshot, AccountMetric, AudienceSnapshot):
+        model.delete().where(model.account == account).execute()
+    return files
