@@ -30,6 +30,7 @@ class GraphError(Exception):
         self.transient = transient
         self.status = status
         self.fbtrace_id = fbtrace_id
+        self.headers = {}  # the call's own response headers, when Meta sent them
 
     @property
     def token_invalid(self):
@@ -90,7 +91,10 @@ def _batch_answer(answer):
             return json.loads(answer.get("body") or "null")
         except ValueError:
             return GraphError("Facebook sent an answer that is not JSON.", transient=True)
-    return GraphError.from_response(_BatchItemResponse(answer))
+    error = GraphError.from_response(_BatchItemResponse(answer))
+    headers = answer.get("headers") or []
+    error.headers = {h.get("name"): h.get("value") for h in headers if isinstance(h, dict)}
+    return error
 
 
 def appsecret_proof(app_secret, token):
@@ -184,7 +188,8 @@ class GraphClient:
             query["access_token"] = item_token
             query["appsecret_proof"] = appsecret_proof(self.app_secret, item_token)
             entries.append({"method": "GET", "relative_url": f"{path}?{urlencode(query)}"})
-        form = {"batch": json.dumps(entries), "include_headers": "false", "access_token": token}
+        # Per-call headers carry X-Business-Use-Case-Usage, which says how long a throttle lasts.
+        form = {"batch": json.dumps(entries), "include_headers": "true", "access_token": token}
         form["appsecret_proof"] = appsecret_proof(self.app_secret, token)
         try:
             response = self.session.post(self.url(""), data=form, timeout=self.timeout)

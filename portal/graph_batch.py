@@ -115,7 +115,8 @@ class BatchRunner:
                 percent, minutes = usage_percent(headers)
                 for call, answer in zip(chunk, answers, strict=True):
                     if isinstance(answer, GraphError) and answer.throttled:
-                        raise Throttled(self._throttle_until(minutes), answer.message)
+                        wait = max(minutes, usage_percent(answer.headers)[1])
+                        raise Throttled(self._throttle_until(wait), answer.message)
                     if isinstance(answer, GraphError) and answer.transient:
                         retry.append(call)
                     results[call.key] = answer

@@ -384,3 +384,16 @@ def test_unreachable_meta_fails_the_account_not_the_pass(app, creator, client, n
     account = linked_account(creator)
     summary = insights.refresh_account(client, account, now=NOW, runner=quick_runner(client))
     assert summary.failed and "Could not reach Facebook" in SocialAccount.get_by_id(account.id).last_error
+
+
+def test_throttling_waits_as_long_as_meta_says(app, creator, client, no_network):
+    buc = {"111": [{"type": "instagram", "call_count": 100, "estimated_time_to_regain_access": 45}]}
+    error = {"error": {"message": "Application request limit reached", "code": 80002}}
+    headers = [{"name": "X-Business-Use-Case-Usage", "value": json.dumps(buc)}]
+    no_network.post(GRAPH, json=[{"code": 400, "headers": headers, "body": json.dumps(error)}] * 41)
+    before = datetime.datetime.now(datetime.UTC)
+    summary = insights.refresh_account(
+        client, linked_account(creator, "a.one", "111"), now=NOW, runner=quick_runner(client)
+    )
+    assert summary.throttled_until >= before + datetime.timedelta(minutes=45)
+    assert summary.throttled_until <= before + datetime.timedelta(minutes=46)
