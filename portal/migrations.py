@@ -12,7 +12,7 @@ from peewee import CharField, ForeignKeyField, IntegerField, TextField, fn
 from playhouse.migrate import SchemaMigrator, migrate
 
 from portal.db import UTCDateTimeField
-from portal.models import INSIGHT_MODELS, MODELS, MetaGrant, SchemaVersion
+from portal.models import COMPLIANCE_MODELS, INSIGHT_MODELS, MODELS, MetaGrant, SchemaVersion
 
 log = logging.getLogger(__name__)
 
@@ -54,11 +54,20 @@ def _v4_insights(migrator):
     return [migrator.add_column("social_account", "refresh_deferred_until", UTCDateTimeField(null=True))]
 
 
+def _v5_compliance(migrator):
+    # The consent ledger and Meta's deletion requests; new tables, created from the current
+    # models (freeze a copy for this step if one of them changes later).
+    for model in COMPLIANCE_MODELS:
+        model.create_table()
+    return []
+
+
 # (version, step); version 1 is the first released schema.
 STEPS = [
     (2, _v2_reusable_links_and_session_versions),
     (3, _v3_meta_grants),
     (4, _v4_insights),
+    (5, _v5_compliance),
 ]
 LATEST = STEPS[-1][0] if STEPS else 1
 

@@ -361,4 +361,10 @@ from portal.models.insights import (  # noqa: E402, F401  (they build on the mod
     StoryMetric,
 )
 
-MODELS = [Staff, Creator, MetaGrant, SocialAccount, InvitationTemplate, *INSIGHT_MODELS]
+from portal.models.compliance import (  # noqa: E402, F401
+    COMPLIANCE_MODELS,
+    AuditEvent,
+    DeletionRequest,
+)
+
+MODELS = [Staff, Creator, MetaGrant, SocialAccount, InvitationTemplate, *INSIGHT_MODELS, *COMPLIANCE_MODELS]
