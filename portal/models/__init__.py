@@ -350,6 +350,11 @@ class SchemaVersion(BaseModel):
         table_name = "schema_version"
 
 
+from portal.models.compliance import (  # noqa: E402, F401
+    COMPLIANCE_MODELS,
+    AuditEvent,
+    DeletionRequest,
+)
 from portal.models.insights import (  # noqa: E402, F401  (they build on the models above)
     INSIGHT_MODELS,
     AccountMetric,
@@ -359,12 +364,6 @@ from portal.models.insights import (  # noqa: E402, F401  (they build on the mod
     ProfileSnapshot,
     Story,
     StoryMetric,
-)
-
-from portal.models.compliance import (  # noqa: E402, F401
-    COMPLIANCE_MODELS,
-    AuditEvent,
-    DeletionRequest,
 )
 
 MODELS = [Staff, Creator, MetaGrant, SocialAccount, InvitationTemplate, *INSIGHT_MODELS, *COMPLIANCE_MODELS]
