@@ -24,6 +24,8 @@ class Config:
     # from the request's Host header. Unset in development: taken from the request.
     BASE_URL = _env("PORTAL_BASE_URL")
     REFRESH_MINUTES = _int_env("PORTAL_REFRESH_MINUTES", 360)
+    # Figures of revoked accounts are deleted this many days after the link was removed.
+    RETENTION_DAYS = _int_env("PORTAL_RETENTION_DAYS", 90)
     # Where story images and videos are archived while Instagram still serves them.
     STORY_ARCHIVE = _env("PORTAL_STORY_ARCHIVE")
 

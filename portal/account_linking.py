@@ -73,6 +73,7 @@ def _link(creator, grant_row, candidate, account=None):
             (SocialAccount.creator == creator) & (SocialAccount.username == candidate.username)
         ) or SocialAccount(creator=creator, username=candidate.username)
     account.status = AccountStatus.LINKED
+    account.revoked_at = None
     account.ig_user_id = candidate.ig_user_id
     account.grant = grant_row
     account.page_id = candidate.page_id
@@ -183,6 +184,7 @@ def record_verification(creator, profile, account=None):
         if account.status != AccountStatus.LINKED:
             # A Business Insights link says more than a verification; never downgrade it.
             account.status = AccountStatus.VERIFIED
+            account.revoked_at = None
         account.ig_user_id = str(profile.get("user_id") or profile.get("id"))
         account.display_name = profile.get("name")
         account.linked_at = account.linked_at or utcnow()
@@ -194,6 +196,8 @@ def unlink(account, delete_data=False):
     """Revoke an account's link: tokens deleted at once, history kept unless asked to delete it."""
     grant, files = account.grant, []
     with database.atomic():
+        if account.status != AccountStatus.REVOKED:
+            account.revoked_at = utcnow()
         account.status = AccountStatus.REVOKED
         account.page_token = None
         if delete_data:

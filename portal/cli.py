@@ -71,6 +71,21 @@ def register(app):
             click.echo(f"  @{username}: {reason}")
         click.echo(f"Refresh: {summary.line()}; {summary.http_requests} HTTP requests to Meta.")
 
+    @app.cli.command("rotate-token-keys")
+    def rotate_token_keys():
+        """Re-encrypt every stored token under the first key of PORTAL_TOKEN_KEYS."""
+        from portal.key_rotation import rotate_all
+
+        rotated, unreadable = rotate_all()
+        click.echo(f"Re-encrypted {rotated} stored values under the first key of PORTAL_TOKEN_KEYS.")
+        if unreadable:
+            click.echo(
+                f"{unreadable} values open with none of the configured keys and were left as they are: "
+                "keep the key that wrote them until they are replaced.",
+                err=True,
+            )
+            raise SystemExit(1)
+
     @app.cli.command("scheduler")
     def scheduler():
         """Run the one scheduler process (refreshes, story capture, token checks)."""

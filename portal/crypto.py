@@ -43,7 +43,7 @@ class _Cipher:
             return None
 
     def rotate(self, ciphertext):
-        """Return ciphertext re-encrypted under the first key."""
+        """Return ciphertext re-encrypted under the first key (InvalidToken if no key opens it)."""
         return self._require().rotate(ciphertext.encode()).decode()
 
 

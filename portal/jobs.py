@@ -11,7 +11,8 @@ import os
 from portal import insights
 from portal.db import database, utcnow
 from portal.graph import GraphError, facebook_graph
-from portal.models import AccountStatus, MetaGrant, SocialAccount
+from portal.models import AccountStatus, AuditEvent, MetaGrant, SocialAccount
+from portal.models.insights import delete_figures, has_figures
 
 log = logging.getLogger(__name__)
 
@@ -79,3 +80,26 @@ def check_grants(app, now=None):
                 )
     log.info("Grant check: %s grants checked, %s accounts marked link broken", checked, broken)
     return checked, broken
+
+
+def purge_revoked(app, now=None):
+    """Delete the figures of accounts revoked more than PORTAL_RETENTION_DAYS ago."""
+    now = now or utcnow()
+    cutoff = now - datetime.timedelta(days=app.config["RETENTION_DAYS"])
+    purged = 0
+    with database.connection_context():
+        for account in SocialAccount.revoked_before(cutoff).iterator():
+            if not has_figures(account):
+                continue  # purged on an earlier day, or never refreshed
+            with database.atomic():
+                files = delete_figures(account)
+                SocialAccount.update(followers_count=None, media_count=None, last_refreshed_at=None).where(
+                    SocialAccount.id == account.id
+                ).execute()
+                AuditEvent.record("retention_purge", "scheduler", account=account, files=len(files))
+            for path in files:
+                if os.path.exists(path):
+                    os.remove(path)
+            purged += 1
+    log.info("Retention: figures of %s revoked accounts deleted", purged)
+    return purged

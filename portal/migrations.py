@@ -59,7 +59,7 @@ def _v5_compliance(migrator):
     # models (freeze a copy for this step if one of them changes later).
     for model in COMPLIANCE_MODELS:
         model.create_table()
-    return []
+    return [migrator.add_column("social_account", "revoked_at", UTCDateTimeField(null=True))]
 
 
 # (version, step); version 1 is the first released schema.

@@ -46,6 +46,9 @@ def build_scheduler(app):
         next_run_time=utcnow(),
     )
     scheduler.add_job(
+        jobs.purge_revoked, "interval", days=1, args=[app], id="purge-revoked", replace_existing=True
+    )
+    scheduler.add_job(
         jobs.check_grants, "interval", days=1, args=[app], id="check-grants", replace_existing=True
     )
     return scheduler

@@ -48,7 +48,7 @@ def test_second_scheduler_refuses_to_run_and_says_why(app, caplog):
 def test_build_scheduler_registers_the_documented_jobs(app):
     scheduler = build_scheduler(app)
     jobs = {job.id: job for job in scheduler.get_jobs()}
-    assert set(jobs) == {"refresh-insights", "capture-stories", "check-grants"}
+    assert set(jobs) == {"refresh-insights", "capture-stories", "check-grants", "purge-revoked"}
     assert jobs["capture-stories"].trigger.interval.total_seconds() == 3600
     assert jobs["check-grants"].trigger.interval.days == 1
     for job in jobs.values():
@@ -71,3 +71,27 @@ def test_a_job_in_a_worker_thread_closes_its_database_connection(app):
     worker.start()
     worker.join(timeout=30)
     assert seen == {"closed": True}
+
+
+def test_retention_purge_deletes_only_figures_of_accounts_revoked_long_ago(app, creator):
+    import datetime
+
+    from portal import jobs
+    from portal.models import AccountStatus, AuditEvent, ProfileSnapshot, SocialAccount
+
+    now = datetime.datetime(2026, 11, 29, tzinfo=datetime.UTC)
+    old = creator.accounts().get()
+    recent = SocialAccount.create(creator=creator, username="recent.one")
+    for account, days in ((old, 91), (recent, 10)):
+        SocialAccount.update(
+            status=AccountStatus.REVOKED, revoked_at=now - datetime.timedelta(days=days)
+        ).where(SocialAccount.id == account.id).execute()
+        ProfileSnapshot.create(account=account, taken_on=now.date(), followers_count=5)
+
+    assert jobs.purge_revoked(app, now=now) == 1
+    assert ProfileSnapshot.select().where(ProfileSnapshot.account == old).count() == 0
+    assert ProfileSnapshot.select().where(ProfileSnapshot.account == recent).count() == 1
+    event = AuditEvent.get(AuditEvent.action == "retention_purge")
+    assert event.account_id == old.id and "5" not in event.details  # counts only, no figures
+    assert jobs.purge_revoked(app, now=now) == 0  # nothing left: no second entry
+    assert AuditEvent.select().where(AuditEvent.action == "retention_purge").count() == 1

@@ -262,6 +262,7 @@ class SocialAccount(BaseModel):
     last_refreshed_at = UTCDateTimeField(null=True)
     last_error = TextField(null=True)
     refresh_deferred_until = UTCDateTimeField(null=True)  # Meta asked us to slow down
+    revoked_at = UTCDateTimeField(null=True)  # when the link was removed; retention counts from it
     created_at = UTCDateTimeField(default=utcnow)
     grant = ForeignKeyField(MetaGrant, null=True, backref="accounts", on_delete="SET NULL")
     page_token = EncryptedTextField(null=True)
@@ -292,6 +293,11 @@ class SocialAccount(BaseModel):
             & (cls.refresh_enabled == True)  # noqa: E712  (peewee builds SQL from ==)
             & (cls.refresh_deferred_until.is_null() | (cls.refresh_deferred_until <= now))
         )
+
+    @classmethod
+    def revoked_before(cls, moment):
+        """Return accounts whose link was removed before moment (their figures' retention is over)."""
+        return cls.select().where((cls.status == AccountStatus.REVOKED) & (cls.revoked_at < moment))
 
     @classmethod
     def due_for_refresh(cls, now, interval):

@@ -131,3 +131,11 @@ def delete_figures(account):
     for model in (Media, Story, ProfileSnapshot, AccountMetric, AudienceSnapshot):
         model.delete().where(model.account == account).execute()
     return files
+
+
+def has_figures(account):
+    """Tell whether any figure is stored for an account."""
+    return any(
+        model.select().where(model.account == account).exists()
+        for model in (ProfileSnapshot, AccountMetric, AudienceSnapshot, Media, Story)
+    )
