@@ -23,6 +23,10 @@ class Config:
     # The address people reach the portal at; OAuth redirect URIs are built from it, never
     # from the request's Host header. Unset in development: taken from the request.
     BASE_URL = _env("PORTAL_BASE_URL")
+    # Host names this portal answers to (a forged Host header gets 400); empty: any.
+    TRUSTED_HOSTS = [h.strip() for h in _env("PORTAL_TRUSTED_HOSTS", "").split(",") if h.strip()] or None
+    # How many proxies in front set X-Forwarded-For/-Proto/-Host; 0 trusts none of them.
+    PROXY_HOPS = _int_env("PORTAL_PROXY_HOPS", 0)
     REFRESH_MINUTES = _int_env("PORTAL_REFRESH_MINUTES", 360)
     # Figures of revoked accounts are deleted this many days after the link was removed.
     RETENTION_DAYS = _int_env("PORTAL_RETENTION_DAYS", 90)
@@ -57,6 +61,8 @@ class Config:
     # OWASP's scrypt floor (N=2**17); Werkzeug's default (2**15) is below it.
     PASSWORD_HASH_METHOD = "scrypt:131072:8:1"
     LOGIN_RATE_LIMIT = "10 per minute"
+    LINK_PAGE_RATE_LIMIT = "60 per minute"  # per address: no one gets to try many link tokens
+    LOGIN_START_RATE_LIMIT = "20 per minute"  # OAuth starts and callbacks, per address
     REFRESH_RATE_LIMIT = "6 per minute"  # "Refresh stats" per account: Meta's limits are per account too
 
     SESSION_COOKIE_HTTPONLY = True

@@ -4,6 +4,7 @@ import logging
 import os
 
 from flask import Flask, jsonify, render_template, request
+from flask.globals import request_ctx
 
 from config import config_name_from_env, configs
 from portal import crypto, db, redaction
@@ -41,7 +42,17 @@ def create_app(config_name=None, **overrides):
     register_error_handlers(app)
     register_hooks(app)
     register_commands(app)
+    register_proxy(app)
     return app
+
+
+def register_proxy(app):
+    """Trust X-Forwarded-* from exactly PORTAL_PROXY_HOPS proxies, and none when it is 0."""
+    hops = app.config["PROXY_HOPS"]
+    if hops:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
 
 
 def check_config(app):
@@ -136,6 +147,9 @@ def register_error_handlers(app):
 
     @app.errorhandler(HTTPException)
     def http_error(error):
+        if request_ctx.url_adapter is None:
+            # The Host header was refused (TRUSTED_HOSTS): no URL can be built for a page.
+            return f"{error.code} {error.name}", error.code, {"Content-Type": "text/plain; charset=utf-8"}
         if error.response is not None:  # an answer made for this error (a rate limit's on_breach)
             return error.response
         return render_template("errors/error.html", error=error), error.code

@@ -31,7 +31,12 @@ def test_unknown_and_replaced_links_get_the_same_plain_404(client, creator):
     old = client.get(f"/link/{replaced}")
     assert unknown.status_code == old.status_code == 404
     assert unknown.get_data() == old.get_data()
-    assert dict(unknown.headers) == dict(old.headers)
+    # Rate-limit counters tick down with every request, whichever link it was; nothing else may differ.
+    def same_for_both(headers):
+        return {k: v for k, v in headers.items() if not k.startswith("X-RateLimit-")}
+
+    assert same_for_both(unknown.headers) == same_for_both(old.headers)
+    assert "X-RateLimit-Remaining" in unknown.headers
     assert "Ava" not in old.get_data(as_text=True)
 
 
@@ -45,3 +50,18 @@ def test_link_page_escapes_a_creator_name_with_markup(client):
     token = creator.issue_link_token()
     page = client.get(f"/link/{token}").get_data(as_text=True)
     assert "<script>alert(1)</script>" not in page and "&lt;script&gt;" in page
+
+
+def test_guessing_link_tokens_is_rate_limited(client):
+    answers = [client.get(f"/link/guess{n:040d}").status_code for n in range(61)]
+    assert answers[:60] == [404] * 60
+    assert answers[60] == 429
+
+
+def test_starting_logins_is_rate_limited_per_address(make_app, creator):
+    app = make_app(FACEBOOK_CLIENT_ID="fb", FACEBOOK_CLIENT_SECRET="secret", BASE_URL="https://portal.example")
+    browser = app.test_client()
+    browser.get(f"/link/{creator.raw_link_token}")
+    account = creator.accounts().get()
+    codes = [browser.get(f"/link/accounts/{account.id}/connect").status_code for _ in range(21)]
+    assert codes[:20] == [302] * 20 and codes[20] == 429

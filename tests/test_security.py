@@ -329,3 +329,30 @@ def test_link_page_loads_nothing_from_other_sites(client, creator):
     for url in [attrs["href"] for attrs in tags.named("link") if attrs.get("rel") == "stylesheet"]:
         css = client.get(url).get_data(as_text=True)
         assert not re.search(r"(url\(|@import)\s*['\"]?\s*(https?:)?//", css), f"{url} pulls in another site"
+
+
+def test_untrusted_host_rejected(make_app):
+    app = make_app(TRUSTED_HOSTS=["portal.example"])
+    client = app.test_client()
+    assert client.get("/login", headers={"Host": "portal.example"}).status_code == 200
+    assert client.get("/login", headers={"Host": "evil.example"}).status_code == 400
+
+
+def test_forwarded_headers_are_ignored_unless_proxies_are_configured(make_app):
+    from flask import request
+
+    seen = {}
+
+    def remember():
+        seen["addr"], seen["scheme"] = request.remote_addr, request.scheme
+
+    direct = make_app()
+    direct.before_request(remember)
+    forwarded = {"X-Forwarded-For": "203.0.113.9", "X-Forwarded-Proto": "https"}
+    direct.test_client().get("/healthz", headers=forwarded)
+    assert seen == {"addr": "127.0.0.1", "scheme": "http"}
+
+    behind_proxy = make_app(PROXY_HOPS=1)
+    behind_proxy.before_request(remember)
+    behind_proxy.test_client().get("/healthz", headers=forwarded)
+    assert seen == {"addr": "203.0.113.9", "scheme": "https"}

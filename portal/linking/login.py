@@ -6,6 +6,7 @@ from flask import abort, current_app, redirect, request, session, url_for
 
 from portal import account_linking
 from portal.discovery import LinkProblem, Problem
+from portal.extensions import limiter
 from portal.graph import GraphError, facebook_graph, instagram_graph
 from portal.linking import bp
 from portal.linking.session import put_result, require_link_creator, start_intent, take_intent
@@ -13,6 +14,10 @@ from portal.models import SocialAccount
 from portal.oauth import oauth_client
 
 INSTAGRAM_PROFILE_FIELDS = "user_id,username,name,account_type"
+# Starts and callbacks share one budget per address: each costs Meta calls.
+meta_login_limit = limiter.shared_limit(
+    lambda: current_app.config["LOGIN_START_RATE_LIMIT"], scope="meta-login"
+)
 
 
 def _redirect_uri(endpoint):
@@ -43,6 +48,7 @@ def back_to_link_page(creator):
 
 
 @bp.get("/link/accounts/<int:account_id>/connect")
+@meta_login_limit
 def connect_business(account_id):
     creator = require_link_creator()
     account = _own_account(creator, account_id)
@@ -54,6 +60,7 @@ def connect_business(account_id):
 
 
 @bp.get("/link/add")
+@meta_login_limit
 def add_business_accounts():
     require_link_creator()
     start_intent("facebook", "add")
@@ -64,6 +71,7 @@ def add_business_accounts():
 
 
 @bp.get("/link/verify")
+@meta_login_limit
 def verify_instagram():
     creator = require_link_creator()
     account_id = request.args.get("account", type=int)
@@ -130,6 +138,7 @@ def _problem_result(problem, account_id, mode):
 
 
 @bp.get("/link/facebook/callback")
+@meta_login_limit
 def facebook_callback():
     creator, intent, account = _begin_callback("facebook")
     token = _token_from_callback("facebook")
@@ -149,6 +158,7 @@ def facebook_callback():
 
 
 @bp.get("/link/instagram/callback")
+@meta_login_limit
 def instagram_callback():
     creator, _intent, account = _begin_callback("instagram")
     token = _token_from_callback("instagram")

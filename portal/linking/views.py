@@ -1,8 +1,9 @@
 """The Link Accounts Page, choosing accounts after a login, and unlinking."""
 
-from flask import abort, render_template, request
+from flask import abort, current_app, render_template, request
 
 from portal import account_linking
+from portal.extensions import limiter
 from portal.linking import bp
 from portal.linking.login import back_to_link_page
 from portal.linking.session import open_link_session, put_result, require_link_creator, take_result
@@ -24,7 +25,12 @@ def linking_globals():
     }
 
 
+def _link_page_limit():
+    return current_app.config["LINK_PAGE_RATE_LIMIT"]
+
+
 @bp.get("/link/<token>")
+@limiter.limit(_link_page_limit)
 def link_page(token):
     # Unknown and replaced links fall through to the same plain 404 page.
     creator = Creator.by_link_token(token) or abort(404)
