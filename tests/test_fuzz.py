@@ -1,0 +1,94 @@
+"""Property-based: arbitrary text at every form and at the link and callback URLs.
+
+Never a 5xx, never a change when the answer is a 4xx, never the text echoed unescaped.
+"""
+
+from urllib.parse import quote
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+FUZZ = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+text = st.text(min_size=0, max_size=300)
+# Text built to be dangerous if echoed raw, mixed with arbitrary text.
+markup = st.builds(lambda a, b: f"{a}<script>x</script><b hx-get='/x'>{b}", text, text)
+payloads = st.one_of(text, markup)
+
+
+def check(response, db_rows, before, payload):
+    assert response.status_code < 500
+    if 400 <= response.status_code < 500:
+        assert db_rows() == before
+    if payload and "<" in payload:
+        assert payload not in response.get_data(as_text=True)
+
+
+@FUZZ
+@given(name=payloads, email=payloads)
+def test_creator_form_never_fails_or_echoes_raw(admin_client, db_rows, name, email):
+    before = db_rows()
+    response = admin_client.post(
+        "/creators/new", data={"name": name, "email": email, "csrf_token": admin_client.csrf_token}
+    )
+    check(response, db_rows, before, name)
+    check(response, db_rows, before, email)
+
+
+@FUZZ
+@given(handle=payloads)
+def test_handle_form_never_fails_or_echoes_raw(admin_client, creator, db_rows, handle):
+    before = db_rows()
+    response = admin_client.post(
+        f"/creators/{creator.id}/accounts",
+        data={"handle": handle},
+        headers={"X-CSRFToken": admin_client.csrf_token, "HX-Request": "true"},
+    )
+    check(response, db_rows, before, handle)
+
+
+@FUZZ
+@given(subject=payloads, body=payloads)
+def test_invitation_preview_never_fails_or_echoes_raw(admin_client, db_rows, subject, body):
+    before = db_rows()
+    response = admin_client.post(
+        "/settings/invitation/preview",
+        data={"subject": subject, "body": body},
+        headers={"X-CSRFToken": admin_client.csrf_token, "HX-Request": "true"},
+    )
+    assert response.status_code == 200 and db_rows() == before
+    for value in (subject, body):
+        if "<" in value:
+            assert value not in response.get_data(as_text=True)
+
+
+@FUZZ
+@given(email=payloads, password=text)
+def test_login_form_never_fails(make_app, db_rows, csrf, email, password):
+    client = make_app(RATELIMIT_ENABLED=False).test_client()
+    before = db_rows()
+    response = client.post("/login", data={"email": email, "password": password, "csrf_token": csrf(client)})
+    assert response.status_code in (200, 302, 400, 422)
+    assert db_rows() == before
+    if "<" in email:
+        assert email not in response.get_data(as_text=True)
+
+
+@FUZZ
+@given(segment=st.text(min_size=1, max_size=400))
+def test_link_urls_never_fail_and_never_match(make_app, segment):
+    client = make_app(RATELIMIT_ENABLED=False).test_client()
+    response = client.get("/link/" + quote(segment, safe=""))
+    assert response.status_code in (404, 405, 308)
+
+
+@FUZZ
+@given(code=text, state=text, error=st.one_of(st.none(), text))
+def test_callbacks_never_fail_on_arbitrary_parameters(make_app, creator, db_rows, code, state, error):
+    client = make_app(RATELIMIT_ENABLED=False).test_client()
+    client.get(f"/link/{creator.raw_link_token}")
+    before = db_rows()
+    params = {"code": code, "state": state} | ({"error": error} if error is not None else {})
+    for provider in ("facebook", "instagram"):
+        response = client.get(f"/link/{provider}/callback", query_string=params)
+        assert response.status_code == 400
+    assert db_rows() == before
