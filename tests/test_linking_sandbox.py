@@ -413,3 +413,79 @@ def test_a_full_refresh_of_the_demo_creators_reads_their_figures_over_http(sandb
     again = jobs.refresh_all(sandbox_server.app)
     assert sorted(again.refreshed) == sorted(summary.refreshed)
     assert views.count() == 30  # a second pass upserts, it does not add rows
+
+
+def test_no_issued_token_is_readable_anywhere_after_a_full_journey(
+    sandbox_server, tmp_path, monkeypatch, caplog
+):
+    """Tokens the sandbox issued must not appear in the database, cookies, pages or logs."""
+    import logging
+
+    from portal import jobs
+    from portal.cli import DEMO_EMAIL, DEMO_PASSWORD
+
+    issued = []
+    real_issue = tokens.issue
+
+    def remember(kind, payload):
+        token = real_issue(kind, payload)
+        issued.append(token)
+        return token
+
+    monkeypatch.setattr(tokens, "issue", remember)
+    caplog.set_level(logging.DEBUG)
+    for name in ("urllib3", "authlib", "werkzeug", "portal"):
+        caplog.set_level(logging.DEBUG, logger=name)
+
+    browser, landing, _ = connect_business(sandbox_server, "Ava Chen", "ava.creates", "Gabriela Good")
+    ig_browser = requests.Session()
+    path = link_path(sandbox_server, "Leo Park")
+    opened = ig_browser.get(sandbox_server.base_url + path, timeout=TIMEOUT)
+    start = follow_link(ig_browser, opened, "Verify Instagram account @leo.sketches")
+    dialog = ig_browser.get(start.headers["Location"], allow_redirects=False, timeout=TIMEOUT)
+    verified = land(
+        ig_browser,
+        redirected(
+            ig_browser, submit(ig_browser, dialog, "Allow", tick={"leo.sketches"}), "/link/instagram/callback"
+        ),
+        path,
+    )
+    sandbox_server.app.config["STORY_ARCHIVE"] = str(tmp_path / "stories")
+    jobs.refresh_all(sandbox_server.app)
+
+    staff = sandbox_server.app.test_client()
+    login = staff.get("/login").get_data(as_text=True)
+    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', login).group(1)
+    staff.post("/login", data={"email": DEMO_EMAIL, "password": DEMO_PASSWORD, "csrf_token": token})
+    ava = account("Ava Chen", "ava.creates")
+    pages = [landing.text, verified.text]
+    for url in (
+        f"/creators/{ava.creator_id}/accounts",
+        f"/creators/{ava.creator_id}/accounts/{ava.id}/metrics",
+        f"/creators/{ava.creator_id}/accounts/{ava.id}/metrics.csv",
+        "/creators",
+    ):
+        pages.append(staff.get(url).get_data(as_text=True))
+
+    db = database.obj
+    dump = "\n".join(
+        " ".join(map(str, row))
+        for table in db.get_tables()
+        for row in db.execute_sql(f'SELECT * FROM "{table}"')
+    )
+    serializer = sandbox_server.app.session_interface.get_signing_serializer(sandbox_server.app)
+    cookies = [c.value for jar in (browser.cookies, ig_browser.cookies) for c in jar]
+    sessions = [str(serializer.loads(value)) for value in cookies if value.count(".") >= 2]
+    places = {
+        "database": dump,
+        "cookies": " ".join(cookies + sessions),
+        "pages": "\n".join(pages),
+        "logs": caplog.text,
+    }
+
+    secrets = [t for t in issued if len(t) > 20]
+    assert len(secrets) >= 5  # codes, short and long user tokens, Page tokens, the Instagram token
+    assert ava.page_token in secrets and ava.grant.user_token in secrets  # stored, but only encrypted
+    for where, text in places.items():
+        leaked = [t[:12] + "…" for t in secrets if t in text]
+        assert leaked == [], f"tokens readable in the {where}"
