@@ -118,10 +118,12 @@ def register_extensions(app):
 def register_blueprints(app):
     """Attach the staff area and the public Link Accounts Pages."""
     from portal.linking import bp as linking_bp
+    from portal.meta import bp as meta_bp
     from portal.staff import bp as staff_bp
 
     app.register_blueprint(staff_bp)
     app.register_blueprint(linking_bp)
+    app.register_blueprint(meta_bp)
     if app.config["SANDBOX"]:
         from portal.sandbox import init_sandbox
 

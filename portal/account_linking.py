@@ -13,8 +13,22 @@ from portal import discovery
 from portal.db import database, utcnow
 from portal.discovery import Candidate, LinkProblem, Problem
 from portal.graph import GraphError
-from portal.models import AccountStatus, MetaGrant, SocialAccount
+from portal.models import AccountStatus, AuditEvent, MetaGrant, SocialAccount
 from portal.models.insights import delete_figures
+
+# A Page role from its tasks (Meta's "tasks" replaced named roles): the widest task names it.
+PAGE_ROLES = (
+    ("MANAGE", "Admin"),
+    ("CREATE_CONTENT", "Editor"),
+    ("MODERATE", "Moderator"),
+    ("ADVERTISE", "Advertiser"),
+    ("ANALYZE", "Analyst"),
+)
+
+
+def page_role(tasks):
+    """Return the Page role a list of tasks amounts to, or None (a portfolio Page shows no tasks)."""
+    return next((role for task, role in PAGE_ROLES if task in (tasks or ())), None)
 
 
 @dataclass
@@ -90,7 +104,30 @@ def _link(creator, grant_row, candidate, account=None):
     account.media_count = candidate.media_count
     account.last_error = None
     account.save()
+    _record_link(creator, account, grant_row, candidate)
     return account
+
+
+def facebook_actor(grant_row):
+    """Return the ledger's name for the Facebook user behind a grant: "facebook:<id> <name>"."""
+    return f"facebook:{grant_row.meta_user_id} {grant_row.meta_user_name or ''}".strip()
+
+
+def _record_link(creator, account, grant_row, candidate):
+    """Write who linked the account, from which Page, with which scopes and role: never a token."""
+    AuditEvent.record(
+        "linked",
+        facebook_actor(grant_row),
+        creator=creator,
+        account=account,
+        username=account.username,
+        page_id=candidate.page_id,
+        page_name=candidate.page_name,
+        scopes=sorted(filter(None, (grant_row.granted_scopes or "").split(","))),
+        role=page_role(candidate.tasks),
+        tasks=sorted(candidate.tasks or []),
+        business=candidate.business_name,
+    )
 
 
 def complete_facebook_login(client, creator, short_token, account=None):
@@ -156,6 +193,8 @@ def link_chosen(creator, grant_row, chosen_ids):
             else:
                 _link(creator, grant_row, candidate)
                 linked.append(candidate.username)
+        for _username, problem in skipped:
+            AuditEvent.record("link_failed", facebook_actor(grant_row), creator=creator, problem=problem.code)
         # The choices are made; the Page tokens now live on the linked accounts only.
         MetaGrant.update(candidates=None).where(MetaGrant.id == grant_row.id).execute()
     grant_row.forget_token_if_unused()
@@ -189,11 +228,18 @@ def record_verification(creator, profile, account=None):
         account.display_name = profile.get("name")
         account.linked_at = account.linked_at or utcnow()
         account.save()
+        AuditEvent.record(
+            "verified", f"instagram:{account.ig_user_id}", creator=creator, account=account, username=username
+        )
     return account, None
 
 
-def unlink(account, delete_data=False):
-    """Revoke an account's link: tokens deleted at once, history kept unless asked to delete it."""
+def unlink(account, delete_data=False, actor=None):
+    """Revoke an account's link: tokens deleted at once, history kept unless asked to delete it.
+
+    With an actor ("staff:<email>", "link page") the ledger records who did it; without one
+    the caller records its own entry (Meta's callbacks say more than "unlinked").
+    """
     grant, files = account.grant, []
     with database.atomic():
         if account.status != AccountStatus.REVOKED:
@@ -210,6 +256,12 @@ def unlink(account, delete_data=False):
         account.save()
         if grant is not None:
             grant.forget_token_if_unused()
+        if actor:
+            action = "unlinked_and_deleted" if delete_data else "unlinked"
+            extra = {"files": len(files)} if delete_data else {}
+            AuditEvent.record(
+                action, actor, creator=account.creator_id, account=account, username=account.username, **extra
+            )
     for path in files:  # after the commit: a failed transaction must not lose the files
         try:
             os.remove(path)

@@ -16,6 +16,7 @@ _BEARER = re.compile(r"(Bearer\s+)[A-Za-z0-9._\-|]+", re.IGNORECASE)
 _LINK_PATH = re.compile(
     r"(/link/)(?!facebook/|instagram/|accounts/|choose/|add\b|verify\b|back\b)[A-Za-z0-9_\-]{20,}"
 )
+_DELETION_STATUS_PATH = re.compile(r"(/meta/deletion-status/)[A-Za-z0-9_\-]{20,}")
 REDACTED = "[redacted]"
 LOGGERS = ("urllib3.connectionpool", "authlib", "werkzeug", "gunicorn.access", "portal", "requests")
 
@@ -24,6 +25,7 @@ def redact(text):
     """Return text with token-like values replaced by [redacted]."""
     text = _SECRET_PARAMS.sub(lambda m: f"{m.group('name')}={REDACTED}", text)
     text = _BEARER.sub(lambda m: m.group(1) + REDACTED, text)
+    text = _DELETION_STATUS_PATH.sub(lambda m: m.group(1) + REDACTED, text)
     return _LINK_PATH.sub(lambda m: m.group(1) + REDACTED, text)
 
 

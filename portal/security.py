@@ -38,7 +38,7 @@ def add_security_headers(response, https=False):
     headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
     if https:
         headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
-    if request.path.startswith("/link/"):
+    if request.path.startswith(("/link/", "/meta/deletion-status/")):
         # Capability links: keep them, and any 404 for them, out of search engines.
         headers.setdefault("X-Robots-Tag", "noindex, nofollow")
     if not request.path.startswith("/static/"):

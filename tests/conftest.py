@@ -285,6 +285,7 @@ def rule_url(creator):
         "token": creator.raw_link_token,
         "grant_id": grant.id,
         "story_id": 1,  # no such story: the walk only needs the address
+        "code": "no-such-confirmation-code",
     }
 
     def build(rule):
@@ -566,6 +567,15 @@ def graph_client():
 def meta_app(make_app):
     """An app with Facebook and Instagram Login configured, answering at https://portal.example."""
     application = make_app(**META_APP_SETTINGS)
+    yield application
+    if not db.database.is_closed():
+        db.database.close()
+
+
+@pytest.fixture
+def meta_callbacks_app(make_app):
+    """An app answering Meta's callbacks: meta_app's secrets and address plus a webhook verify token."""
+    application = make_app(**META_APP_SETTINGS, META_WEBHOOK_VERIFY_TOKEN="verify-me")
     yield application
     if not db.database.is_closed():
         db.database.close()

@@ -11,7 +11,16 @@ from portal.account_linking import (
 )
 from portal.db import database, utcnow
 from portal.discovery import LinkProblem, Problem
-from portal.models import MODELS, AccountStatus, Creator, MetaGrant, SocialAccount
+from portal.models import (
+    MODELS,
+    AccountMetric,
+    AccountStatus,
+    AuditEvent,
+    Creator,
+    MetaGrant,
+    ProfileSnapshot,
+    SocialAccount,
+)
 
 
 def raw_rows():
@@ -430,3 +439,38 @@ def test_unlink_and_delete_my_data_removes_every_figure_and_archived_file(app, c
     assert MediaMetric.select().count() == 1 and StoryMetric.select().count() == 1
     assert not archived.exists()
     assert SocialAccount.get_by_id(account.id).status == AccountStatus.REVOKED
+
+
+def test_relinking_a_broken_account_keeps_its_history(app, creator, graph_client, meta):
+    first = link_ava(creator, graph_client, meta)
+    account = ava(creator)
+    midnight = datetime.datetime.combine(utcnow().date(), datetime.time(), tzinfo=datetime.UTC)
+    for days_ago in range(1, 8):
+        end_time = midnight - datetime.timedelta(days=days_ago - 1)
+        AccountMetric.create(account=account, metric="views", end_time=end_time, value=100 + days_ago)
+        ProfileSnapshot.create(account=account, taken_on=end_time.date(), followers_count=1000 + days_ago)
+    reason = "Instagram access ended: Error validating access token: Session has expired"
+    SocialAccount.update(status=AccountStatus.LINK_BROKEN, last_error=reason).where(
+        SocialAccount.id == account.id
+    ).execute()
+    history = (
+        sorted(AccountMetric.select(AccountMetric.end_time, AccountMetric.value).tuples()),
+        sorted(ProfileSnapshot.select(ProfileSnapshot.taken_on, ProfileSnapshot.followers_count).tuples()),
+    )
+
+    again = link_ava(creator, graph_client, meta)  # the helper connects it once more
+
+    assert again.problem is None and again.account_id == account.id and again.grant_id != first.grant_id
+    relinked = fresh(account)
+    assert relinked.status == AccountStatus.LINKED and relinked.last_error is None
+    assert relinked.grant_id == again.grant_id
+    assert SocialAccount.select().where(SocialAccount.username == "ava.creates").count() == 1
+    assert (
+        sorted(AccountMetric.select(AccountMetric.end_time, AccountMetric.value).tuples()),
+        sorted(ProfileSnapshot.select(ProfileSnapshot.taken_on, ProfileSnapshot.followers_count).tuples()),
+    ) == history
+    assert len(history[0]) == len(history[1]) == 7
+    assert all(row.account_id == account.id for row in AccountMetric.select())
+    assert (
+        AuditEvent.select().where(AuditEvent.action == "linked", AuditEvent.account == account).count() == 2
+    )

@@ -15,12 +15,17 @@ markup = st.builds(lambda a, b: f"{a}<script>x</script><b hx-get='/x'>{b}", text
 payloads = st.one_of(text, markup)
 
 
+DANGEROUS = ("<script>x</script>", "<b hx-get='/x'>")
+
+
 def check(response, db_rows, before, payload):
     assert response.status_code < 500
     if 400 <= response.status_code < 500:
         assert db_rows() == before
-    if payload and "<" in payload:
-        assert payload not in response.get_data(as_text=True)
+    body = response.get_data(as_text=True)
+    for marker in DANGEROUS:
+        if marker in payload:
+            assert marker not in body
 
 
 @FUZZ
@@ -56,9 +61,7 @@ def test_invitation_preview_never_fails_or_echoes_raw(admin_client, db_rows, sub
         headers={"X-CSRFToken": admin_client.csrf_token, "HX-Request": "true"},
     )
     assert response.status_code == 200 and db_rows() == before
-    for value in (subject, body):
-        if "<" in value:
-            assert value not in response.get_data(as_text=True)
+    check(response, db_rows, before, subject + body)
 
 
 @FUZZ
@@ -68,9 +71,7 @@ def test_login_form_never_fails(make_app, db_rows, csrf, email, password):
     before = db_rows()
     response = client.post("/login", data={"email": email, "password": password, "csrf_token": csrf(client)})
     assert response.status_code in (200, 302, 400, 422)
-    assert db_rows() == before
-    if "<" in email:
-        assert email not in response.get_data(as_text=True)
+    check(response, db_rows, before, email)
 
 
 @FUZZ

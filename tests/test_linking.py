@@ -31,6 +31,7 @@ def test_unknown_and_replaced_links_get_the_same_plain_404(client, creator):
     old = client.get(f"/link/{replaced}")
     assert unknown.status_code == old.status_code == 404
     assert unknown.get_data() == old.get_data()
+
     # Rate-limit counters tick down with every request, whichever link it was; nothing else may differ.
     def same_for_both(headers):
         return {k: v for k, v in headers.items() if not k.startswith("X-RateLimit-")}
@@ -59,7 +60,9 @@ def test_guessing_link_tokens_is_rate_limited(client):
 
 
 def test_starting_logins_is_rate_limited_per_address(make_app, creator):
-    app = make_app(FACEBOOK_CLIENT_ID="fb", FACEBOOK_CLIENT_SECRET="secret", BASE_URL="https://portal.example")
+    app = make_app(
+        FACEBOOK_CLIENT_ID="fb", FACEBOOK_CLIENT_SECRET="secret", BASE_URL="https://portal.example"
+    )
     browser = app.test_client()
     browser.get(f"/link/{creator.raw_link_token}")
     account = creator.accounts().get()

@@ -9,7 +9,8 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 import requests
 
-from portal.models import AccountStatus, Creator, MetaGrant, SocialAccount
+from portal.discovery import LinkProblem
+from portal.models import AccountStatus, AuditEvent, Creator, MetaGrant, SocialAccount
 
 FACEBOOK_CALLBACK = "https://portal.example/link/facebook/callback"
 INSTAGRAM_CALLBACK = "https://portal.example/link/instagram/callback"
@@ -69,6 +70,15 @@ def session_of(app, browser):
     cookie = browser.get_cookie(app.config["SESSION_COOKIE_NAME"])
     assert cookie is not None
     return cookie.value, app.session_interface.get_signing_serializer(app).loads(cookie.value)
+
+
+def only_the_failure_noted(rows_before, rows_after, code):
+    """Assert a failed login changed nothing but one ledger entry: link_failed with its problem code."""
+    ledger_before, ledger_after = rows_before.pop("AuditEvent"), rows_after.pop("AuditEvent")
+    assert rows_after == rows_before
+    assert len(ledger_after) == len(ledger_before) + 1
+    event = AuditEvent.select().order_by(AuditEvent.id.desc()).get()
+    assert (event.action, event.detail_items) == ("link_failed", {"problem": code})
 
 
 def token_endpoints(meta):
@@ -241,7 +251,8 @@ def test_cancelling_on_facebook_shows_the_cancel_message_and_changes_nothing(
     page = page_after(link_browser, response)
     assert "<h3>You cancelled the login</h3>" in page
     assert "Nothing was linked and nothing was shared." in page
-    assert code_exchange.call_count == 0 and db_rows() == before
+    assert code_exchange.call_count == 0
+    only_the_failure_noted(before, db_rows(), LinkProblem.CANCELLED)
 
 
 @pytest.mark.parametrize(
@@ -265,7 +276,7 @@ def test_token_endpoint_failure_explains_and_leaves_no_grant_or_link(
     assert "<h3>Facebook returned an error</h3>" in page
     assert "Please try again in a few minutes." in page
     assert MetaGrant.select().count() == 0 and ava(creator).status == AccountStatus.UNLINKED
-    assert db_rows() == before
+    only_the_failure_noted(before, db_rows(), LinkProblem.FACEBOOK_ERROR)
 
 
 def test_a_refused_code_shows_facebooks_own_words(link_browser, creator, meta):
@@ -467,7 +478,8 @@ def test_a_refused_instagram_code_explains_and_records_nothing(link_browser, cre
     page = page_after(link_browser, come_back(link_browser, "instagram", state))
     assert "<h3>Instagram returned an error</h3>" in page
     assert "Invalid authorization code" in page
-    assert profile.call_count == 0 and db_rows() == before
+    assert profile.call_count == 0
+    only_the_failure_noted(before, db_rows(), LinkProblem.FACEBOOK_ERROR)
 
 
 # --- Unlink ---

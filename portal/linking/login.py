@@ -10,7 +10,7 @@ from portal.extensions import limiter
 from portal.graph import GraphError, facebook_graph, instagram_graph
 from portal.linking import bp
 from portal.linking.session import put_result, require_link_creator, start_intent, take_intent
-from portal.models import SocialAccount
+from portal.models import AuditEvent, SocialAccount
 from portal.oauth import oauth_client
 
 INSTAGRAM_PROFILE_FIELDS = "user_id,username,name,account_type"
@@ -137,19 +137,25 @@ def _problem_result(problem, account_id, mode):
     return {"problem": problem.as_dict(), "account": account_id, "mode": mode}
 
 
+def _link_failed(creator, problem, account_id, mode):
+    """Tell the Link Accounts Page why a login linked nothing, and note it in the ledger (the code only)."""
+    AuditEvent.record("link_failed", "link page", creator=creator, account=account_id, problem=problem.code)
+    put_result(_problem_result(problem, account_id, mode))
+
+
 @bp.get("/link/facebook/callback")
 @meta_login_limit
 def facebook_callback():
     creator, intent, account = _begin_callback("facebook")
     token = _token_from_callback("facebook")
     if isinstance(token, Problem):
-        put_result(_problem_result(token, account.id if account else None, intent["mode"]))
+        _link_failed(creator, token, account.id if account else None, intent["mode"])
         return back_to_link_page(creator)
     outcome = account_linking.complete_facebook_login(
         facebook_graph(current_app.config), creator, token["access_token"], account
     )
     if outcome.problem:
-        put_result(_problem_result(outcome.problem, outcome.account_id, intent["mode"]))
+        _link_failed(creator, outcome.problem, outcome.account_id, intent["mode"])
         return back_to_link_page(creator)
     if account is None:
         return redirect(url_for("linking.choose_accounts", grant_id=outcome.grant_id))
@@ -173,7 +179,7 @@ def instagram_callback():
         else:
             verified, problem = account_linking.record_verification(creator, profile, account)
     if problem:
-        put_result(_problem_result(problem, account.id if account else None, "verify"))
+        _link_failed(creator, problem, account.id if account else None, "verify")
     else:
         put_result({"verified": verified.username})
     return back_to_link_page(creator)

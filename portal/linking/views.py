@@ -72,7 +72,7 @@ def unlink_account(account_id):
     account = SocialAccount.of_creator(creator.id, account_id) or abort(404)
     if request.method == "POST":
         delete_data = request.form.get("delete_data") == "1"
-        account_linking.unlink(account, delete_data=delete_data)
+        account_linking.unlink(account, delete_data=delete_data, actor="link page")
         put_result({"unlinked": account.username, "deleted": delete_data})
         return back_to_link_page(creator)
     return render_template("linking/unlink.html", creator=creator, account=account)

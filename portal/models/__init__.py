@@ -322,6 +322,25 @@ class SocialAccount(BaseModel):
         """Return the account with this id if it belongs to this creator, else None."""
         return cls.get_or_none((cls.id == account_id) & (cls.creator == creator_id))
 
+    @classmethod
+    def losing_data_access(cls, before):
+        """Return linked accounts whose grant's data access ends before a moment, soonest first.
+
+        Each comes with its grant and creator (one query): the page shows the creator's link.
+        """
+        return (
+            cls.select(cls, MetaGrant, Creator)
+            .join(MetaGrant, on=(cls.grant == MetaGrant.id))
+            .switch(cls)
+            .join(Creator, on=(cls.creator == Creator.id))
+            .where(
+                (cls.status == AccountStatus.LINKED)
+                & MetaGrant.data_access_expires_at.is_null(False)
+                & (MetaGrant.data_access_expires_at < before)
+            )
+            .order_by(MetaGrant.data_access_expires_at, fn.LOWER(Creator.name), cls.username)
+        )
+
     def set_refresh_enabled(self, enabled):
         """Switch scheduled refresh on or off, writing that column only (a refresh may be saving the rest)."""
         SocialAccount.update(refresh_enabled=enabled).where(SocialAccount.id == self.id).execute()

@@ -2,10 +2,11 @@
 
 import json
 
-from peewee import CharField, ForeignKeyField, TextField
+from peewee import JOIN, CharField, ForeignKeyField, TextField, fn
 
 from portal.db import UTCDateTimeField, utcnow
-from portal.models import BaseModel, Creator, SocialAccount
+from portal.models import BaseModel, Creator, Page, SocialAccount
+from portal.redaction import redact
 
 
 class AuditEvent(BaseModel):
@@ -23,14 +24,38 @@ class AuditEvent(BaseModel):
 
     @classmethod
     def record(cls, action, actor, *, creator=None, account=None, **details):
-        """Add an entry to the ledger and return it."""
+        """Add an entry to the ledger and return it; a token-like value in a message is redacted."""
         return cls.create(
-            action=action, actor=actor, creator=creator, account=account, details=json.dumps(details)
+            action=action, actor=actor, creator=creator, account=account, details=redact(json.dumps(details))
         )
 
     @property
     def detail_items(self):
         return json.loads(self.details or "{}")
+
+    @classmethod
+    def search(cls, *, action=None, creator_name=None, since=None, before=None, page=1, per_page=50):
+        """Return one Page of entries, newest first, with their creator and account: one query.
+
+        The total rides along as a window count, so a page costs one query (two past the end).
+        """
+        query = (
+            cls.select(cls, Creator, SocialAccount, fn.COUNT(cls.id).over().alias("total_rows"))
+            .join(Creator, JOIN.LEFT_OUTER, on=(cls.creator == Creator.id))
+            .switch(cls)
+            .join(SocialAccount, JOIN.LEFT_OUTER, on=(cls.account == SocialAccount.id))
+        )
+        if action:
+            query = query.where(cls.action == action)
+        if creator_name:
+            query = query.where(fn.LOWER(Creator.name) ** f"%{creator_name.lower()}%")
+        if since:
+            query = query.where(cls.at >= since)
+        if before:
+            query = query.where(cls.at < before)
+        rows = list(query.order_by(cls.at.desc(), cls.id.desc()).paginate(page, per_page))
+        total = rows[0].total_rows if rows else (query.count() if page > 1 else 0)
+        return Page(items=rows, number=page, per_page=per_page, total=total)
 
 
 class DeletionRequest(BaseModel):
@@ -50,6 +75,13 @@ class DeletionRequest(BaseModel):
 
     class Meta:
         table_name = "deletion_request"
+
+    @classmethod
+    def by_code(cls, code):
+        """Return the request with this confirmation code, or None."""
+        if not code or len(code) > 100:
+            return None
+        return cls.get_or_none(cls.confirmation_code == code)
 
 
 COMPLIANCE_MODELS = [AuditEvent, DeletionRequest]

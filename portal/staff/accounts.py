@@ -17,14 +17,15 @@ from flask import (
 )
 from flask_login import current_user, login_required
 
-from portal import charts, figures, figures_csv, insights, jobs
+from portal import charts, figures, figures_csv, health, insights, jobs
 from portal.account_linking import unlink
 from portal.db import utcnow
 from portal.extensions import limiter
 from portal.graph import facebook_graph
 from portal.htmx import is_htmx_swap
-from portal.models import AccountStatus, Creator, SocialAccount
+from portal.models import AccountStatus, AuditEvent, Creator, SocialAccount
 from portal.staff import bp
+from portal.staff.auth import staff_actor
 
 ACCOUNT = "/creators/<int:creator_id>/accounts/<int:account_id>"
 
@@ -42,6 +43,8 @@ class Notice:
 
     text: str
     ok: bool = True
+    outcome: str = "refreshed"  # for the ledger: refreshed, failed, throttled or nothing
+    reason: str | None = None
 
 
 def _account_or_404(creator_id, account_id):
@@ -73,11 +76,12 @@ def _refresh_notice(account, summary):
         return Notice("Stats refreshed.")
     reason = summary.broken.get(account.username) or summary.failed.get(account.username)
     if reason:
-        return Notice(f"Refresh failed. {reason}", ok=False)
+        return Notice(f"Refresh failed. {reason}", ok=False, outcome="failed", reason=reason)
     if summary.throttled_until:
         until = f"{summary.throttled_until:%H:%M} UTC"
-        return Notice(f"Facebook asked us to slow down: try again after {until}.", ok=False)
-    return Notice("Nothing was refreshed.", ok=False)
+        text = f"Facebook asked us to slow down: try again after {until}."
+        return Notice(text, ok=False, outcome="throttled", reason=f"until {until}")
+    return Notice("Nothing was refreshed.", ok=False, outcome="nothing")
 
 
 def _refresh_key():
@@ -110,7 +114,10 @@ def account_refresh(creator_id, account_id):
         return _row(creator, account.id, Notice(why, ok=False), 409)
     client = facebook_graph(current_app.config)
     summary = insights.refresh_account(client, account, archive=jobs.story_archive(current_app))
-    return _row(creator, account.id, _refresh_notice(account, summary))
+    notice = _refresh_notice(account, summary)
+    outcome = {"outcome": notice.outcome, "reason": notice.reason}
+    AuditEvent.record("refreshed", staff_actor(), creator=creator, account=account, **outcome)
+    return _row(creator, account.id, notice)
 
 
 @bp.post(f"{ACCOUNT}/toggle")
@@ -120,6 +127,8 @@ def account_toggle(creator_id, account_id):
     wanted = request.form.get("enabled")
     enabled = wanted == "1" if wanted in ("0", "1") else not account.refresh_enabled
     account.set_refresh_enabled(enabled)
+    action = "refresh_enabled" if enabled else "refresh_disabled"
+    AuditEvent.record(action, staff_actor(), creator=creator, account=account)
     state = "on" if enabled else "off"
     return _row(creator, account.id, Notice(f"Scheduled refresh is {state} for @{account.username}."))
 
@@ -131,7 +140,7 @@ def account_unlink(creator_id, account_id):
     if account.removable:
         why = f"@{account.username} is {account.status_label.lower()}: there is no link to remove."
         return _row(creator, account.id, Notice(why, ok=False), 409)
-    unlink(account)
+    unlink(account, actor=staff_actor())
     text = f"@{account.username} is unlinked: its access was deleted; the figures read so far are kept."
     return _row(creator, account.id, Notice(text))
 
@@ -140,8 +149,14 @@ def account_unlink(creator_id, account_id):
 @login_required
 def account_metrics(creator_id, account_id):
     creator, account = _account_or_404(creator_id, account_id)
-    page = figures.account_figures(account, utcnow().date())
-    return render_template("staff/account_metrics.html", creator=creator, account=account, figures=page)
+    now = utcnow()
+    return render_template(
+        "staff/account_metrics.html",
+        creator=creator,
+        account=account,
+        figures=figures.account_figures(account, now.date()),
+        health=health.link_health(account, now),
+    )
 
 
 @bp.get(f"{ACCOUNT}/metrics.csv")

@@ -3,12 +3,13 @@
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import login_required
 
-from portal import figures
+from portal import figures, health
 from portal.db import utcnow
 from portal.htmx import is_htmx_swap, render_page_or_fragment
 from portal.invitation import mailto_url, render_text
-from portal.models import Creator, DuplicateHandle, InvitationTemplate, SocialAccount
+from portal.models import AuditEvent, Creator, DuplicateHandle, InvitationTemplate, SocialAccount
 from portal.staff import bp
+from portal.staff.auth import staff_actor
 from portal.staff.forms import CreatorForm, HandleForm
 
 
@@ -33,7 +34,11 @@ def creator_list():
     query = request.args.get("q", "")[:100]
     page = Creator.search(query, _page_number(), current_app.config["PER_PAGE"])
     return render_page_or_fragment(
-        "staff/creator_list.html", "staff/partials/creator_results.html", page=page, query=query
+        "staff/creator_list.html",
+        "staff/partials/creator_results.html",
+        page=page,
+        query=query,
+        losing=health.losing_data_access(utcnow()),  # run only by the full page, which shows it
     )
 
 
@@ -45,6 +50,7 @@ def creator_new():
         creator = Creator(name=form.name.data.strip(), email=(form.email.data or None))
         creator.save()
         creator.issue_link_token()
+        AuditEvent.record("invited", staff_actor(), creator=creator, name=creator.name)
         flash(f"{creator.name} was added.", "success")
         return redirect(url_for("staff.creator_accounts", creator_id=creator.id))
     return render_template("staff/creator_form.html", form=form, creator=None), 422 if form.errors else 200
@@ -130,6 +136,7 @@ def account_delete(creator_id, account_id):
     if not account.removable:
         problem = f"@{account.username} is {account.status_label.lower()}; unlink it first."
         return _account_list_response(creator, form, 409, problem)
+    AuditEvent.record("account_removed", staff_actor(), creator=creator, username=account.username)
     account.delete_instance()
     return _account_list_response(creator, form)
 
@@ -162,6 +169,7 @@ def creator_link_accounts(creator_id):
 def link_token_rotate(creator_id):
     creator = _creator_or_404(creator_id)
     creator.issue_link_token()
+    AuditEvent.record("link_rotated", staff_actor(), creator=creator)
     message = "A new link was issued. The old link no longer works."
     if is_htmx_swap():
         return render_template(

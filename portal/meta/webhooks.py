@@ -1,0 +1,81 @@
+"""Meta's webhooks: the subscription handshake, the delivery signature, story insights. No Flask."""
+
+import hashlib
+import hmac
+
+from portal.db import database, utcnow
+from portal.models import AccountStatus, SocialAccount, Story, StoryMetric
+
+SIGNATURE_PREFIX = "sha256="
+_BIGINT = 2**63
+
+
+def verify_token_matches(given, expected):
+    """Tell whether the handshake's hub.verify_token is ours; with none configured, nothing matches."""
+    if not expected or not given:
+        return False
+    return hmac.compare_digest(given.encode(), expected.encode())
+
+
+def signature_matches(body, header, app_secret):
+    """Tell whether X-Hub-Signature-256 is the HMAC-SHA256 of the raw body under the app secret."""
+    if not app_secret or not header or not header.startswith(SIGNATURE_PREFIX):
+        return False
+    expected = hmac.new(app_secret.encode(), body, hashlib.sha256).hexdigest()
+    given = header[len(SIGNATURE_PREFIX) :].strip().lower()
+    return hmac.compare_digest(expected.encode(), given.encode())
+
+
+def _numeric_values(value):
+    return {
+        name: number
+        for name, number in value.items()
+        if name != "media_id"
+        and isinstance(number, int)
+        and not isinstance(number, bool)
+        and -_BIGINT < number < _BIGINT
+        and len(name) <= 64
+    }
+
+
+def _merge_story_metrics(ig_user_id, value, now):
+    """Store one story_insights change over what polling read; return 1 if a known story took it."""
+    media_id = value.get("media_id")
+    if not isinstance(media_id, str | int):
+        return 0
+    story = (
+        Story.select(Story, SocialAccount)
+        .join(SocialAccount)
+        .where(Story.ig_media_id == str(media_id))
+        .first()
+    )
+    if story is None or story.account.status == AccountStatus.REVOKED:
+        return 0  # not ours, or its link was removed: we no longer process it
+    if story.account.ig_user_id and ig_user_id and story.account.ig_user_id != ig_user_id:
+        return 0
+    with database.atomic():
+        for metric, number in _numeric_values(value).items():
+            StoryMetric.insert(story=story, metric=metric, value=number, fetched_at=now).on_conflict(
+                conflict_target=[StoryMetric.story, StoryMetric.metric],
+                update={StoryMetric.value: number, StoryMetric.fetched_at: now},
+            ).execute()
+    return 1
+
+
+def record_story_insights(payload):
+    """Merge every story_insights change of a delivery into StoryMetric; return how many stories took one."""
+    if not isinstance(payload, dict) or payload.get("object") != "instagram":
+        return 0
+    now, stored = utcnow(), 0
+    for entry in _dicts(payload.get("entry")):
+        ig_user_id = str(entry.get("id") or "")
+        for change in _dicts(entry.get("changes")):
+            value = change.get("value")
+            if change.get("field") == "story_insights" and isinstance(value, dict):
+                stored += _merge_story_metrics(ig_user_id, value, now)
+    return stored
+
+
+def _dicts(items):
+    """Return the objects of a JSON list, skipping anything else (parse even Meta's deliveries warily)."""
+    return [item for item in items if isinstance(item, dict)] if isinstance(items, list) else []
