@@ -93,3 +93,36 @@ def test_callbacks_never_fail_on_arbitrary_parameters(make_app, creator, db_rows
         response = client.get(f"/link/{provider}/callback", query_string=params)
         assert response.status_code == 400
     assert db_rows() == before
+
+
+@FUZZ
+@given(email=payloads, password=payloads, admin=st.sampled_from(["y", "", "x"]))
+def test_staff_form_never_fails_or_echoes_raw(admin_client, db_rows, email, password, admin):
+    before = db_rows()
+    response = admin_client.post(
+        "/settings/staff",
+        data={"email": email, "password": password, "is_admin": admin, "csrf_token": admin_client.csrf_token},
+    )
+    check(response, db_rows, before, email + password)
+
+
+@FUZZ
+@given(subject=payloads, body=payloads)
+def test_invitation_save_never_fails_or_echoes_raw(admin_client, db_rows, subject, body):
+    before = db_rows()
+    response = admin_client.post(
+        "/settings/invitation",
+        data={"subject": subject, "body": body, "csrf_token": admin_client.csrf_token},
+    )
+    check(response, db_rows, before, subject + body)
+
+
+@FUZZ
+@given(name=payloads, email=payloads)
+def test_creator_edit_never_fails_or_echoes_raw(admin_client, creator, db_rows, name, email):
+    before = db_rows()
+    response = admin_client.post(
+        f"/creators/{creator.id}/edit",
+        data={"name": name, "email": email, "csrf_token": admin_client.csrf_token},
+    )
+    check(response, db_rows, before, name + email)

@@ -68,3 +68,14 @@ def test_starting_logins_is_rate_limited_per_address(make_app, creator):
     account = creator.accounts().get()
     codes = [browser.get(f"/link/accounts/{account.id}/connect").status_code for _ in range(21)]
     assert codes[:20] == [302] * 20 and codes[20] == 429
+
+
+def test_link_page_states_the_retention_policy(make_app, creator):
+    page = (
+        make_app(RETENTION_DAYS=45)
+        .test_client()
+        .get(f"/link/{creator.raw_link_token}")
+        .get_data(as_text=True)
+    )
+    assert "The access you gave is deleted at once" in page
+    assert "kept for 45 days" in page and "deletes them at once" in page

@@ -22,6 +22,7 @@ def linking_globals():
         "help_link_page_url": FACEBOOK_HELP_LINK_PAGE_URL,
         "roles": REQUIRED_PAGE_ROLES,
         "scope_labels": SCOPE_LABELS,
+        "retention_days": current_app.config["RETENTION_DAYS"],
     }
 
 
