@@ -182,13 +182,31 @@ def chromium():
 
 _SERVER_STATUS = re.compile(r"Failed to load resource: the server responded with a status of \d{3}\b")
 
+# axe-core's run, in the page through DevTools (the CSP forbids inline scripts, and is left on).
+_RUN_AXE = """async () => {
+  const result = await axe.run(document, {resultTypes: ["violations"]});
+  return result.violations.map(v => ({
+    id: v.id,
+    impact: v.impact,
+    help: v.help,
+    nodes: v.nodes.map(n => n.target.join(" ") + ": " + n.failureSummary),
+  }));
+}"""
+
 
 class BrowserSession:
     """A browser context on the live server that records what would go wrong in front of a user.
 
     htmx is served from node_modules in place of the CDN (the page's SRI hash is still checked);
     any other request that leaves 127.0.0.1 is aborted and recorded.
+
+    check() asserts a page works as a user meets it (axe-core finds no serious or critical
+    violation, and nothing in problems()); assert_fits() that it does not scroll sideways.
     """
+
+    PHONE = {"width": 375, "height": 740}
+    DESKTOP = {"width": 1280, "height": 900}
+    _checked_once = set()  # what check_once() has run axe-core on in this test run
 
     def __init__(self, context, base_url):
         from portal.security import HTMX_URL
@@ -245,11 +263,62 @@ class BrowserSession:
         found += [f"outside request: {url}" for url in self.blocked]
         return found
 
+    def accessibility_violations(self, page):
+        """Return axe-core's serious and critical violations on the page as it is now."""
+        if not page.evaluate("typeof window.axe === 'object'"):
+            page.evaluate(self.axe_source)
+        return [v for v in page.evaluate(_RUN_AXE) if v["impact"] in ("serious", "critical")]
+
+    def check(self, page, what, staff=False):
+        """Assert the page works as a user meets it; `what` names it in failure messages.
+
+        staff=True, for the staff pages, also asserts htmx loaded (through its SRI hash).
+        """
+        # A page's heading can show before its deferred scripts (htmx among them) have run;
+        # they have all run, or been refused, once DOMContentLoaded has fired.
+        page.wait_for_load_state("domcontentloaded")
+        if staff:
+            assert page.evaluate("typeof window.htmx") == "object", f"htmx did not load on {what}"
+        violations = self.accessibility_violations(page)
+        assert not violations, f"axe-core on {what}:\n" + "\n".join(
+            f"{v['impact']} {v['id']} ({v['help']}): {v['nodes']}" for v in violations
+        )
+        assert self.problems() == [], f"on {what}"
+
+    def check_once(self, page, what):
+        """check() for a page that is the same in every test (a sandbox dialog, an untouched link page).
+
+        axe-core runs on it once per test run (injecting it costs a third of a second a page);
+        the CSP, script and outside-request checks still run every time.
+        """
+        if what in BrowserSession._checked_once:
+            assert self.problems() == [], f"on {what}"
+            return
+        self.check(page, what)
+        BrowserSession._checked_once.add(what)
+
+    def assert_fits(self, page, what):
+        """Assert the page does not scroll sideways (the tests call it at PHONE size)."""
+        widths = page.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
+        assert widths[0] <= widths[1], f"{what} scrolls sideways on a phone (content {widths[0]}px wide)"
+
+    def sign_in(self, page, email=None, password=None):
+        """Sign in through the form (checking it) as the administrator unless told otherwise."""
+        from playwright.sync_api import expect
+
+        page.goto("/login")
+        expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
+        self.check(page, "the sign-in page", staff=True)
+        page.get_by_label("Email").fill(email or self.admin_email)
+        page.get_by_label("Password").fill(password or self.admin_password)
+        page.get_by_role("button", name="Sign in").click()
+        expect(page.get_by_role("heading", name="Creators", exact=True)).to_be_visible()
+
 
 @pytest.fixture
 def browser_session(chromium, live_server):
     """A fresh browser context (desktop size) on the live server; see BrowserSession."""
-    context = chromium.new_context(base_url=live_server, viewport={"width": 1280, "height": 900})
+    context = chromium.new_context(base_url=live_server, viewport=BrowserSession.DESKTOP)
     context.set_default_timeout(10_000)
     session = BrowserSession(context, live_server)
     yield session
@@ -650,7 +719,7 @@ def sandbox_browser(chromium, sandbox_server):
     from portal.cli import DEMO_EMAIL, DEMO_PASSWORD
 
     base_url = sandbox_server.base_url
-    context = chromium.new_context(base_url=base_url, viewport={"width": 1280, "height": 900})
+    context = chromium.new_context(base_url=base_url, viewport=BrowserSession.DESKTOP)
     context.set_default_timeout(10_000)
     session = BrowserSession(context, base_url)
     session.admin_email, session.admin_password = DEMO_EMAIL, DEMO_PASSWORD  # seed-demo's administrator

@@ -9,7 +9,6 @@ import re
 
 import pytest
 from playwright.sync_api import expect
-from test_browser_journey import PHONE, assert_no_horizontal_scroll, check_page, sign_in
 
 from portal.db import utcnow
 from portal.models import AccountStatus, AuditEvent, Creator, MetaGrant, SocialAccount
@@ -44,12 +43,12 @@ def test_the_ledger_filter_swaps_the_results_in_place(browser_session):
     session = browser_session
     seed_ledger()
     page = session.context.new_page()
-    sign_in(session, page)
+    session.sign_in(page)
     page.get_by_role("navigation", name="Main").get_by_role("link", name="Ledger").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Ledger")
     rows = page.locator("#audit-results tbody tr")
     expect(rows).to_have_count(5)  # the four above and this sign-in
-    check_page(session, page, "the ledger")
+    session.check(page, "the ledger", staff=True)
 
     page.evaluate("window.__marker = 1")
     page.get_by_label("Action").select_option(label="Account linked")
@@ -66,11 +65,11 @@ def test_the_ledger_filter_swaps_the_results_in_place(browser_session):
     expect(rows.first).to_contain_text("Creator invited")
     expect(rows.first.get_by_role("link", name="Bo Lindqvist")).to_be_visible()
     assert page.evaluate("window.__marker") == 1, "filtering reloaded the page"
-    check_page(session, page, "the ledger after filtering")
+    session.check(page, "the ledger after filtering", staff=True)
 
-    page.set_viewport_size(PHONE)
-    assert_no_horizontal_scroll(page, "the ledger")
-    check_page(session, page, "the ledger on a phone")
+    page.set_viewport_size(session.PHONE)
+    session.assert_fits(page, "the ledger")
+    session.check(page, "the ledger on a phone", staff=True)
     assert session.failed_responses == []
 
 
@@ -96,7 +95,7 @@ def test_an_account_losing_data_access_is_flagged_on_the_creators_page_and_its_h
         page_name="Ava Chen Creates",
     )
     page = session.context.new_page()
-    sign_in(session, page)
+    session.sign_in(page)
 
     losing = page.get_by_role("region", name="Losing data access soon")
     expect(losing).to_contain_text("@ava.creates")
@@ -106,10 +105,10 @@ def test_an_account_losing_data_access_is_flagged_on_the_creators_page_and_its_h
     losing.get_by_role("button", name="Copy link for Ava Chen").click()
     expect(losing.get_by_role("status")).to_have_text("Copied")
     assert page.evaluate("navigator.clipboard.readText()") == link
-    check_page(session, page, "the creators page with an account losing access")
-    page.set_viewport_size(PHONE)
-    assert_no_horizontal_scroll(page, "the creators page with an account losing access")
-    page.set_viewport_size({"width": 1280, "height": 900})
+    session.check(page, "the creators page with an account losing access", staff=True)
+    page.set_viewport_size(session.PHONE)
+    session.assert_fits(page, "the creators page with an account losing access")
+    page.set_viewport_size(session.DESKTOP)
 
     losing.get_by_role("link", name="@ava.creates").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("@ava.creates")
@@ -120,8 +119,8 @@ def test_an_account_losing_data_access_is_flagged_on_the_creators_page_and_its_h
     expect(health).to_contain_text("No throttling reported.")
     expect(health.get_by_role("link", name="Link Accounts Page of Ava Chen")).to_be_visible()
     assert page.url.endswith(f"/creators/{creator.id}/accounts/{account.id}/metrics")
-    check_page(session, page, "the link health panel")
+    session.check(page, "the link health panel", staff=True)
 
-    page.set_viewport_size(PHONE)
-    assert_no_horizontal_scroll(page, "the metrics page with link health")
+    page.set_viewport_size(session.PHONE)
+    session.assert_fits(page, "the metrics page with link health")
     assert session.failed_responses == []

@@ -12,7 +12,6 @@ import re
 
 import pytest
 from playwright.sync_api import expect
-from test_browser_journey import PHONE, assert_no_horizontal_scroll, check_page, sign_in
 
 from portal.db import utcnow
 from portal.models import (
@@ -117,19 +116,19 @@ def test_scheduled_refresh_switch_flips_in_place_and_survives_a_reload(browser_s
     session = browser_session
     account = seed_linked_creator()
     page = session.context.new_page()
-    sign_in(session, page)
+    session.sign_in(page)
     page.goto(f"/creators/{account.creator_id}/accounts")
     row = account_row(page, "ava.creates")
     expect(row.get_by_role("img", name="Linked")).to_be_visible()
     expect(row).to_contain_text("Followers 48,230")
     expect(row).to_contain_text("as of")
-    check_page(session, page, "the Social Accounts tab with a linked account")
+    session.check(page, "the Social Accounts tab with a linked account", staff=True)
 
     page.evaluate("window.__marker = 1")
     open_menu(row)
     switch = row.get_by_role("switch", name=re.compile("^Scheduled refresh"))
     expect(switch).to_be_checked()
-    check_page(session, page, "the account row's open menu")
+    session.check(page, "the account row's open menu", staff=True)
     switch.click()
     expect(row.get_by_text("Scheduled refresh off")).to_be_visible()
     expect(row.get_by_role("status")).to_have_text("Scheduled refresh is off for @ava.creates.")
@@ -146,7 +145,7 @@ def test_scheduled_refresh_switch_flips_in_place_and_survives_a_reload(browser_s
     switch.click()
     expect(row.get_by_text("Scheduled refresh off")).to_have_count(0)
     assert SocialAccount.get_by_id(account.id).refresh_enabled is True
-    check_page(session, page, "the Social Accounts tab after switching back on")
+    session.check(page, "the Social Accounts tab after switching back on", staff=True)
     assert session.failed_responses == []
 
 
@@ -154,7 +153,7 @@ def test_metrics_page_shows_views_reels_and_audience_charts(browser_session):
     session = browser_session
     account = seed_linked_creator()
     page = session.context.new_page()
-    sign_in(session, page)
+    session.sign_in(page)
     page.goto(f"/creators/{account.creator_id}/accounts")
     open_menu(account_row(page, "ava.creates"))
     page.get_by_role("link", name=re.compile("^View metrics")).click()
@@ -174,15 +173,15 @@ def test_metrics_page_shows_views_reels_and_audience_charts(browser_session):
     for breakdown in ("age", "gender", "country", "city"):
         expect(audience.get_by_role("img", name=f"Followers by {breakdown}")).to_be_visible()
     expect(audience).to_contain_text("Not available. Instagram gives no engaged-audience figures")
-    check_page(session, page, "the metrics page")
+    session.check(page, "the metrics page", staff=True)
 
     with page.expect_download() as download:
         page.get_by_role("link", name="Download CSV").click()
     assert download.value.suggested_filename == "ava.creates-figures.csv"
 
-    page.set_viewport_size(PHONE)
-    assert_no_horizontal_scroll(page, "the metrics page")
-    check_page(session, page, "the metrics page on a phone")
+    page.set_viewport_size(session.PHONE)
+    session.assert_fits(page, "the metrics page")
+    session.check(page, "the metrics page on a phone", staff=True)
     assert session.failed_responses == []
 
 
@@ -203,7 +202,7 @@ def test_refresh_stats_swaps_the_row_with_a_progress_indicator(sandbox_browser):
     link_through_the_sandbox(session, "Ava Chen", "ava.creates", "Gabriela Good")
     creator = Creator.get(Creator.name == "Ava Chen")
     page = session.context.new_page()
-    sign_in(session, page)
+    session.sign_in(page)
     page.goto(f"/creators/{creator.id}/accounts")
     row = account_row(page, "ava.creates")
     expect(row.get_by_role("img", name="Linked")).to_be_visible()
@@ -219,10 +218,10 @@ def test_refresh_stats_swaps_the_row_with_a_progress_indicator(sandbox_browser):
     expect(row).to_contain_text(re.compile(r"Views [\d,]+ on"))
     expect(row).to_contain_text(f"as of {utcnow():%d %b %Y}")
     expect(row.locator(".row-progress")).to_be_hidden()
-    check_page(session, page, "the Social Accounts tab after a refresh")
+    session.check(page, "the Social Accounts tab after a refresh", staff=True)
 
     page.goto(f"/creators/{creator.id}/accounts/{row.get_attribute('id').split('-')[1]}/metrics")
     expect(page.get_by_role("img", name="Daily views and reach")).to_be_visible()
     expect(page.get_by_role("img", name="Followers by age")).to_be_visible()
-    check_page(session, page, "the metrics page of a sandbox account")
+    session.check(page, "the metrics page of a sandbox account", staff=True)
     assert session.failed_responses == []

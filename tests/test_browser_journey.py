@@ -12,58 +12,12 @@ from playwright.sync_api import expect
 
 pytestmark = [pytest.mark.browser, pytest.mark.live_http]
 
-PHONE = {"width": 375, "height": 740}
-
-# Run in the page through DevTools (the CSP forbids inline scripts, and is left on).
-RUN_AXE = """async () => {
-  const result = await axe.run(document, {resultTypes: ["violations"]});
-  return result.violations.map(v => ({
-    id: v.id,
-    impact: v.impact,
-    help: v.help,
-    nodes: v.nodes.map(n => n.target.join(" ") + ": " + n.failureSummary),
-  }));
-}"""
-
-
-def serious_accessibility_violations(session, page):
-    """Return axe-core's serious and critical violations on the page as it is now."""
-    if not page.evaluate("typeof window.axe === 'object'"):
-        page.evaluate(session.axe_source)
-    return [v for v in page.evaluate(RUN_AXE) if v["impact"] in ("serious", "critical")]
-
-
-def check_page(session, page, what, staff=True):
-    """Assert the page works as a user meets it; `what` names it in failure messages."""
-    if staff:
-        assert page.evaluate("typeof window.htmx") == "object", f"htmx did not load on {what}"
-    violations = serious_accessibility_violations(session, page)
-    assert not violations, f"axe-core on {what}:\n" + "\n".join(
-        f"{v['impact']} {v['id']} ({v['help']}): {v['nodes']}" for v in violations
-    )
-    assert session.problems() == [], f"on {what}"
-
-
-def assert_no_horizontal_scroll(page, what):
-    widths = page.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
-    assert widths[0] <= widths[1], f"{what} scrolls sideways on a phone (content {widths[0]}px wide)"
-
-
-def sign_in(session, page):
-    page.goto("/login")
-    expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
-    check_page(session, page, "the sign-in page")
-    page.get_by_label("Email").fill(session.admin_email)
-    page.get_by_label("Password").fill(session.admin_password)
-    page.get_by_role("button", name="Sign in").click()
-    expect(page.get_by_role("heading", name="Creators", exact=True)).to_be_visible()
-
 
 def add_creator(session, page, name):
     """Add a creator through the form; the portal lands on their Social Accounts tab."""
     page.get_by_role("link", name="Add creator").click()
     expect(page.get_by_role("heading", name="Add a creator")).to_be_visible()
-    check_page(session, page, "the Add a creator form")
+    session.check(page, "the Add a creator form", staff=True)
     page.get_by_label("Name").fill(name)
     page.get_by_role("button", name="Add creator").click()
     expect(page.get_by_role("heading", level=1)).to_have_text(name)
@@ -75,13 +29,13 @@ def test_staff_list_a_handle_copy_the_invitation_and_the_creator_opens_the_link(
     session.context.grant_permissions(["clipboard-read", "clipboard-write"], origin=session.base_url)
     page = session.context.new_page()
 
-    sign_in(session, page)
+    session.sign_in(page)
     expect(page.get_by_text("No creators yet.")).to_be_visible()
-    check_page(session, page, "the creators list")
+    session.check(page, "the creators list", staff=True)
 
     add_creator(session, page, "Jamie Rivera")
     expect(page.get_by_role("status").filter(has_text="Jamie Rivera was added.")).to_be_visible()
-    check_page(session, page, "the Social Accounts tab")
+    session.check(page, "the Social Accounts tab", staff=True)
     tab_url = page.url
 
     # A handle is added in place: the page is not reloaded, and it is stored bare and lower case.
@@ -105,11 +59,11 @@ def test_staff_list_a_handle_copy_the_invitation_and_the_creator_opens_the_link(
     expect(handle_box).to_have_accessible_description(re.compile("only letters, numbers, periods"))
     expect(page.locator("#account-list .handle")).to_have_text(["@jamie.rivera"])
     assert page.evaluate("window.__marker") == 1, "a refused handle reloaded the page"
-    check_page(session, page, "the Social Accounts tab with a refused handle")
+    session.check(page, "the Social Accounts tab with a refused handle", staff=True)
 
-    page.set_viewport_size(PHONE)
-    assert_no_horizontal_scroll(page, "the Social Accounts tab")
-    page.set_viewport_size({"width": 1280, "height": 900})
+    page.set_viewport_size(session.PHONE)
+    session.assert_fits(page, "the Social Accounts tab")
+    page.set_viewport_size(session.DESKTOP)
 
     # The Actions menu opens the Link Accounts Page panel in place and closes behind itself.
     page.get_by_text("Actions", exact=True).click()
@@ -120,7 +74,7 @@ def test_staff_list_a_handle_copy_the_invitation_and_the_creator_opens_the_link(
     expect(page).to_have_url(re.compile(r"/creators/\d+/link-accounts$"))
     expect(menu_item).to_be_hidden()
     assert page.evaluate("window.__marker") == 1, "opening the panel reloaded the page"
-    check_page(session, page, "the Link Accounts Page panel")
+    session.check(page, "the Link Accounts Page panel", staff=True)
 
     link = page.get_by_label("Link for Jamie Rivera").input_value()
     assert re.fullmatch(re.escape(session.base_url) + r"/link/[A-Za-z0-9_-]{40,}", link), link
@@ -138,22 +92,22 @@ def test_staff_list_a_handle_copy_the_invitation_and_the_creator_opens_the_link(
     page.get_by_role("button", name="Copy link").click()
     expect(page.locator("#link-copy-status")).to_have_text("Copied")
     assert page.evaluate("navigator.clipboard.readText()") == link
-    check_page(session, page, "the Link Accounts Page panel after copying")
+    session.check(page, "the Link Accounts Page panel after copying", staff=True)
 
-    page.set_viewport_size(PHONE)
-    assert_no_horizontal_scroll(page, "the Link Accounts Page panel")
+    page.set_viewport_size(session.PHONE)
+    session.assert_fits(page, "the Link Accounts Page panel")
 
     # The creator's helper opens the link on a phone: no login, the handle is listed.
     public = session.context.new_page()
-    public.set_viewport_size(PHONE)
+    public.set_viewport_size(session.PHONE)
     public.goto(link)
     expect(public.get_by_role("heading", level=1)).to_have_text("Link Instagram accounts for Jamie Rivera")
     accounts = public.get_by_role("region", name="Instagram accounts")
     expect(accounts.locator(".handle")).to_have_text(["@jamie.rivera"])
     expect(accounts.locator(".badge")).to_have_text(["Not linked"])
     expect(public.get_by_text("Owner, Admin, Analyst or Advertiser")).to_be_visible()
-    assert_no_horizontal_scroll(public, "the Link Accounts Page")
-    check_page(session, public, "the Link Accounts Page", staff=False)
+    session.assert_fits(public, "the Link Accounts Page")
+    session.check(public, "the Link Accounts Page")
 
     # The only refused request was the invalid handle, answered 422 with the reason.
     assert [status for _method, _path, status in session.failed_responses] == [422]
@@ -165,10 +119,10 @@ def test_names_with_html_characters_are_shown_as_typed(browser_session):
     page = session.context.new_page()
     page.on("dialog", lambda dialog: pytest.fail(f"the page opened a dialog: {dialog.message}"))
 
-    sign_in(session, page)
+    session.sign_in(page)
     add_creator(session, page, name)
     assert page.locator("h1 b").count() == 0
-    check_page(session, page, "the Social Accounts tab of a creator named with HTML")
+    session.check(page, "the Social Accounts tab of a creator named with HTML", staff=True)
 
     page.get_by_role("link", name="Creators", exact=True).first.click()
     expect(page.locator("#creator-results").get_by_role("link", name=name)).to_be_visible()
@@ -186,13 +140,13 @@ def test_names_with_html_characters_are_shown_as_typed(browser_session):
     public.goto(link)
     expect(public.get_by_role("heading", level=1)).to_have_text(f"Link Instagram accounts for {name}")
     assert public.locator("main b").count() == 0
-    check_page(session, public, "the Link Accounts Page of a creator named with HTML", staff=False)
+    session.check(public, "the Link Accounts Page of a creator named with HTML")
 
 
 def test_actions_menu_works_from_the_keyboard_with_visible_focus(browser_session):
     session = browser_session
     page = session.context.new_page()
-    sign_in(session, page)
+    session.sign_in(page)
     add_creator(session, page, "Jamie Rivera")
 
     summary = page.get_by_text("Actions", exact=True)
@@ -216,7 +170,7 @@ def test_actions_menu_works_from_the_keyboard_with_visible_focus(browser_session
     page.keyboard.press("Enter")
     expect(page.get_by_role("heading", name="Link Accounts Page")).to_be_visible()
     expect(menu_item).to_be_hidden()
-    check_page(session, page, "the Link Accounts Page panel reached by keyboard")
+    session.check(page, "the Link Accounts Page panel reached by keyboard", staff=True)
 
 
 def test_htmx_altered_on_its_way_is_refused_by_the_integrity_hash(browser_session):

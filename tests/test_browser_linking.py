@@ -15,58 +15,13 @@ from portal.models import AccountStatus, Creator, SocialAccount
 
 pytestmark = [pytest.mark.browser, pytest.mark.live_http]
 
-PHONE = {"width": 375, "height": 740}
-
-# Run in the page through DevTools (the CSP forbids inline scripts, and is left on).
-RUN_AXE = """async () => {
-  const result = await axe.run(document, {resultTypes: ["violations"]});
-  return result.violations.map(v => ({
-    id: v.id,
-    impact: v.impact,
-    help: v.help,
-    nodes: v.nodes.map(n => n.target.join(" ") + ": " + n.failureSummary),
-  }));
-}"""
-
-
-def check_page(session, page, what):
-    """Assert the page works as a user meets it; `what` names it in failure messages."""
-    if not page.evaluate("typeof window.axe === 'object'"):
-        page.evaluate(session.axe_source)
-    violations = [v for v in page.evaluate(RUN_AXE) if v["impact"] in ("serious", "critical")]
-    assert not violations, f"axe-core on {what}:\n" + "\n".join(
-        f"{v['impact']} {v['id']} ({v['help']}): {v['nodes']}" for v in violations
-    )
-    assert session.problems() == [], f"on {what}"
-
-
-_CHECKED_ONCE = set()
-
-
-def check_page_once(session, page, what):
-    """check_page for a page that is the same in every test (a sandbox dialog, an untouched link page).
-
-    axe-core runs on it once per test run (injecting it costs a third of a second a page);
-    the CSP, script and outside-request checks still run every time.
-    """
-    if what in _CHECKED_ONCE:
-        assert session.problems() == [], f"on {what}"
-        return
-    check_page(session, page, what)
-    _CHECKED_ONCE.add(what)
-
-
-def assert_no_horizontal_scroll(page, what):
-    widths = page.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
-    assert widths[0] <= widths[1], f"{what} scrolls sideways on a phone (content {widths[0]}px wide)"
-
 
 def open_link_page(session, creator_name, page=None):
     """Open a demo creator's Link Accounts Page (as the helper holding the link) and check it."""
     page = page or session.context.new_page()
     page.goto(session.server.link_url(creator_name))
     expect(page.get_by_role("heading", level=1)).to_have_text(f"Link Instagram accounts for {creator_name}")
-    check_page_once(session, page, f"{creator_name}'s Link Accounts Page at {page.viewport_size['width']}px")
+    session.check_once(page, f"{creator_name}'s Link Accounts Page at {page.viewport_size['width']}px")
     return page
 
 
@@ -82,17 +37,17 @@ def connect_business(page, handle):
 
 def facebook_dialog_as(session, page, user_name, press=None):
     """In the simulated Facebook Login: pick the fictional user, then press Continue (or `press`)."""
-    on_phone = page.viewport_size == PHONE
+    on_phone = page.viewport_size == session.PHONE
     expect(page.get_by_role("heading", name="Log in to Facebook")).to_be_visible()
     expect(page.get_by_role("note")).to_contain_text("This is a SIMULATION of Facebook Login.")
-    check_page_once(session, page, "the simulated Facebook Login: choose a user")
+    session.check_once(page, "the simulated Facebook Login: choose a user")
     if on_phone:
-        assert_no_horizontal_scroll(page, "the simulated Facebook Login")
+        session.assert_fits(page, "the simulated Facebook Login")
     page.get_by_role("link", name=user_name, exact=True).click()
     expect(page.get_by_role("heading", level=1)).to_have_text(f"Continue as {user_name}?")
-    check_page_once(session, page, f"the simulated Facebook Login: continue as {user_name}")
+    session.check_once(page, f"the simulated Facebook Login: continue as {user_name}")
     if on_phone:
-        assert_no_horizontal_scroll(page, f"the simulated Facebook Login as {user_name}")
+        session.assert_fits(page, f"the simulated Facebook Login as {user_name}")
     page.get_by_role("button", name=press or f"Continue as {user_name}", exact=True).click()
 
 
@@ -130,7 +85,7 @@ def test_connect_business_as_gabriela_good_links_ava_creates(sandbox_browser):
     )
     expect_linked(page, "ava.creates", "Gabriela Good", "Ava Chen Creates")
     expect(account_item(page, "ava.travels").locator(".badge")).to_have_text("Not linked")
-    check_page(session, page, "the Link Accounts Page after linking")
+    session.check(page, "the Link Accounts Page after linking")
     assert stored("Ava Chen", "ava.creates").status == AccountStatus.LINKED
     assert session.failed_responses == []
 
@@ -146,7 +101,7 @@ def test_add_instagram_business_account_links_the_two_accounts_chosen(sandbox_br
     expect(page.get_by_text("Logged in to Facebook as Gabriela Good.")).to_be_visible()
     choices = page.get_by_role("group", name="Instagram accounts").get_by_role("checkbox")
     expect(choices).to_have_count(3)  # ava.creates, ava.travels and Tiny Steps' tiny.steps
-    check_page(session, page, "the choose page")
+    session.check(page, "the choose page")
 
     page.get_by_role("checkbox", name=re.compile(r"^@ava\.creates\b")).check()
     page.get_by_role("checkbox", name=re.compile(r"^@ava\.travels\b")).check()
@@ -159,7 +114,7 @@ def test_add_instagram_business_account_links_the_two_accounts_chosen(sandbox_br
     expect_linked(page, "ava.creates", "Gabriela Good", "Ava Chen Creates")
     expect_linked(page, "ava.travels", "Gabriela Good", "Ava Travels")
     expect(account_item(page, "tiny.steps")).to_have_count(0)  # not chosen, so not added
-    check_page(session, page, "the Link Accounts Page after choosing")
+    session.check(page, "the Link Accounts Page after choosing")
     assert session.failed_responses == []
 
 
@@ -171,7 +126,7 @@ def test_verify_instagram_account_as_leo_sketches(sandbox_browser):
     expect(page.get_by_role("heading", name="Log in with Instagram")).to_be_visible()
     expect(page.get_by_role("note")).to_contain_text("This is a SIMULATION of Instagram Login.")
     expect(page.get_by_role("radio", name=re.compile(r"@sam\.okafor\.art"))).to_be_disabled()
-    check_page_once(session, page, "the simulated Instagram Login")
+    session.check_once(page, "the simulated Instagram Login")
     page.get_by_role("radio", name=re.compile(r"@leo\.sketches")).check()
     page.get_by_role("button", name="Allow").click()
 
@@ -183,7 +138,7 @@ def test_verify_instagram_account_as_leo_sketches(sandbox_browser):
     expect(item).to_contain_text("Verified through Instagram Login")
     # Verification proves control only: Connect Business is still offered for the Insights.
     expect(item.get_by_role("link", name="Connect Business for @leo.sketches")).to_be_visible()
-    check_page(session, page, "the Link Accounts Page after verifying")
+    session.check(page, "the Link Accounts Page after verifying")
     assert stored("Leo Park", "leo.sketches").status == AccountStatus.VERIFIED
 
 
@@ -196,7 +151,7 @@ def test_cancelled_login_says_so_and_links_nothing(sandbox_browser):
 
     problem = expect_problem(page, "ava.creates", "You cancelled the login")
     expect(problem).to_contain_text("Nothing was linked and nothing was shared.")
-    check_page(session, page, "the Link Accounts Page with a cancelled login")
+    session.check(page, "the Link Accounts Page with a cancelled login")
     assert stored("Ava Chen", "ava.creates").status == AccountStatus.UNLINKED
 
 
@@ -211,18 +166,18 @@ def test_declined_permission_is_named_and_asking_again_ticks_it(sandbox_browser)
     expect(problem.get_by_role("listitem")).to_have_text(
         ["Access insights for the Instagram account (instagram_manage_insights)"]
     )
-    check_page(session, page, "the Link Accounts Page with a declined permission")
+    session.check(page, "the Link Accounts Page with a declined permission")
 
     problem.get_by_role("link", name="Ask for the permissions again").click()
     expect(page.get_by_role("heading", name="Log in to Facebook")).to_be_visible()
     page.get_by_role("link", name="Dana Declines", exact=True).click()
     expect(page.get_by_role("checkbox", name=re.compile("instagram_manage_insights"))).to_be_checked()
-    check_page_once(session, page, "the simulated Facebook Login asking Dana again")
+    session.check_once(page, "the simulated Facebook Login asking Dana again")
     page.get_by_role("button", name="Continue as Dana Declines", exact=True).click()
 
     expect_linked(page, "ava.creates", "Dana Declines", "Ava Chen Creates")
     expect(page.get_by_role("alert")).to_have_count(0)
-    check_page(session, page, "the Link Accounts Page after asking again")
+    session.check(page, "the Link Accounts Page after asking again")
 
 
 def test_page_without_the_instagram_account_says_which_page_is_missing(sandbox_browser):
@@ -234,7 +189,7 @@ def test_page_without_the_instagram_account_says_which_page_is_missing(sandbox_b
 
     problem = expect_problem(page, "ava.creates", "No Facebook Page you shared has @ava.creates linked")
     expect(problem.get_by_role("link", name="Facebook Help: link a Page to Instagram")).to_be_visible()
-    check_page(session, page, "the Link Accounts Page with no Page found")
+    session.check(page, "the Link Accounts Page with no Page found")
 
 
 def test_personal_account_is_not_found_and_the_reachable_accounts_are_listed(sandbox_browser):
@@ -252,7 +207,7 @@ def test_personal_account_is_not_found_and_the_reachable_accounts_are_listed(san
     expect(
         problem.get_by_role("link", name="Facebook Help: switch to a professional account")
     ).to_be_visible()
-    check_page(session, page, "the Link Accounts Page for a personal account")
+    session.check(page, "the Link Accounts Page for a personal account")
 
 
 def test_moderator_role_is_too_low_to_read_insights(sandbox_browser):
@@ -265,7 +220,7 @@ def test_moderator_role_is_too_low_to_read_insights(sandbox_browser):
     problem = expect_problem(page, "marco_cooks", "Your role on the Page “Marco Cooks” cannot read Insights")
     expect(problem).to_contain_text("(messaging, moderate)")
     expect(problem).to_contain_text("Owner, Admin, Analyst or Advertiser")
-    check_page(session, page, "the Link Accounts Page with a role too low")
+    session.check(page, "the Link Accounts Page with a role too low")
     assert stored("Marco Rossi", "marco_cooks").status == AccountStatus.UNLINKED
 
 
@@ -277,7 +232,7 @@ def test_analyst_role_is_enough(sandbox_browser):
     facebook_dialog_as(session, page, "Andre Analyst")
 
     expect_linked(page, "marco_cooks", "Andre Analyst", "Marco Cooks")
-    check_page(session, page, "the Link Accounts Page linked by an Analyst")
+    session.check(page, "the Link Accounts Page linked by an Analyst")
     assert stored("Marco Rossi", "marco_cooks").status == AccountStatus.LINKED
 
 
@@ -291,7 +246,7 @@ def test_business_portfolio_not_shared_says_to_tick_the_business(sandbox_browser
     problem = expect_problem(page, "priya.fit", "The Page is in a Business Portfolio you did not share")
     expect(problem).to_contain_text("tick the business that owns the Page")
     expect(problem.get_by_role("link", name="Connect again")).to_be_visible()
-    check_page(session, page, "the Link Accounts Page with a portfolio not shared")
+    session.check(page, "the Link Accounts Page with a portfolio not shared")
 
 
 def test_facebook_error_is_reported_in_facebooks_words(sandbox_browser):
@@ -304,7 +259,7 @@ def test_facebook_error_is_reported_in_facebooks_words(sandbox_browser):
     problem = expect_problem(page, "ava.creates", "Facebook returned an error")
     expect(problem).to_contain_text("Facebook said: “(#2) Service temporarily unavailable”")
     expect(problem).to_contain_text("Please try again in a few minutes.")
-    check_page(session, page, "the Link Accounts Page with a Facebook error")
+    session.check(page, "the Link Accounts Page with a Facebook error")
 
 
 def test_unlink_keeps_or_deletes_the_figures_after_confirming(sandbox_browser):
@@ -320,7 +275,7 @@ def test_unlink_keeps_or_deletes_the_figures_after_confirming(sandbox_browser):
     # "Keep it linked" changes nothing.
     page.get_by_role("link", name="Unlink @ava.creates").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Unlink @ava.creates?")
-    check_page(session, page, "the unlink page")
+    session.check(page, "the unlink page")
     page.get_by_role("link", name="Keep it linked").click()
     expect_linked(page, "ava.creates", "Gabriela Good", "Ava Chen Creates")
 
@@ -329,7 +284,7 @@ def test_unlink_keeps_or_deletes_the_figures_after_confirming(sandbox_browser):
     expect(page.get_by_role("status")).to_have_text("@ava.creates is unlinked: its access has been deleted.")
     expect(account_item(page, "ava.creates").locator(".badge")).to_have_text("Revoked")
     expect(page.get_by_role("link", name="Connect Business for @ava.creates")).to_be_visible()
-    check_page(session, page, "the Link Accounts Page after unlinking")
+    session.check(page, "the Link Accounts Page after unlinking")
     kept = stored("Ava Chen", "ava.creates")
     assert kept.status == AccountStatus.REVOKED and kept.page_token is None
     assert kept.followers_count == 48200  # the figures collected so far are kept
@@ -341,7 +296,7 @@ def test_unlink_keeps_or_deletes_the_figures_after_confirming(sandbox_browser):
         "@ava.travels is unlinked: its access has been deleted, and so have its stored figures."
     )
     expect(account_item(page, "ava.travels").locator(".badge")).to_have_text("Revoked")
-    check_page(session, page, "the Link Accounts Page after unlinking and deleting")
+    session.check(page, "the Link Accounts Page after unlinking and deleting")
     deleted = stored("Ava Chen", "ava.travels")
     assert deleted.status == AccountStatus.REVOKED and deleted.page_token is None
     assert deleted.followers_count is None and deleted.display_name is None
@@ -353,21 +308,21 @@ def test_unlink_keeps_or_deletes_the_figures_after_confirming(sandbox_browser):
 def test_link_page_fits_a_phone_with_a_problem_shown_and_while_choosing(sandbox_browser):
     session = sandbox_browser
     page = session.context.new_page()
-    page.set_viewport_size(PHONE)
+    page.set_viewport_size(session.PHONE)
     open_link_page(session, "Sam Okafor", page)
-    assert_no_horizontal_scroll(page, "the Link Accounts Page")
+    session.assert_fits(page, "the Link Accounts Page")
 
     connect_business(page, "sam.okafor.art")
     facebook_dialog_as(session, page, "Gabriela Good")
     expect_problem(page, "sam.okafor.art", "No Facebook Page you shared has @sam.okafor.art linked")
-    assert_no_horizontal_scroll(page, "the Link Accounts Page with a problem shown")
-    check_page(session, page, "the Link Accounts Page on a phone with a problem shown")
+    session.assert_fits(page, "the Link Accounts Page with a problem shown")
+    session.check(page, "the Link Accounts Page on a phone with a problem shown")
 
     page.get_by_role("link", name="Add Instagram Business account", exact=True).click()
     facebook_dialog_as(session, page, "Manny Manager")  # 120 Pages to tick: the longest dialog
     expect(page.get_by_role("heading", level=1)).to_have_text("Choose the accounts to link for Sam Okafor")
-    assert_no_horizontal_scroll(page, "the choose page")
+    session.assert_fits(page, "the choose page")
     page.get_by_role("checkbox", name=re.compile(r"^@nina\.bakes\b")).check()
     page.get_by_role("button", name="Link the chosen accounts").click()
     expect_linked(page, "nina.bakes", "Manny Manager", "Nina Bakes")
-    assert_no_horizontal_scroll(page, "the Link Accounts Page with a linked account")
+    session.assert_fits(page, "the Link Accounts Page with a linked account")
