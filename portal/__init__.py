@@ -3,7 +3,7 @@
 import logging
 import os
 
-from flask import Flask, jsonify, render_template, request
+from flask import Flask, abort, jsonify, render_template, request
 from flask.globals import request_ctx
 
 from config import config_name_from_env, configs
@@ -165,6 +165,18 @@ def register_error_handlers(app):
 def register_hooks(app):
     """Add security headers and the values every template needs."""
     https = app.config["HTTPS"]
+
+    @app.before_request
+    def refuse_nul_characters():
+        # No text field can hold a NUL (PostgreSQL refuses one outright): a clear 400, not a 500.
+        fields = [*request.args.values()]
+        if request.method == "POST" and request.mimetype in (
+            "application/x-www-form-urlencoded",
+            "multipart/form-data",
+        ):
+            fields += request.form.values()
+        if any("\x00" in value for value in fields):
+            abort(400, description="nul-character")
 
     @app.after_request
     def secure_headers(response):

@@ -24,6 +24,18 @@ def database_url(tmp_path):
 
 
 @pytest.fixture(autouse=True)
+def fresh_database():
+    """Give each test an empty database: a new SQLite file by default, an emptied schema on PostgreSQL."""
+    url = os.environ.get("PORTAL_TEST_DATABASE_URL", "")
+    if url.startswith("postgres"):
+        database = db.open_database(url)
+        database.execute_sql("DROP SCHEMA public CASCADE")
+        database.execute_sql("CREATE SCHEMA public")
+        database.close()
+    yield
+
+
+@pytest.fixture(autouse=True)
 def no_network(request):
     """Fail any outbound HTTP call a test did not mock (live-server tests opt out)."""
     if request.node.get_closest_marker("live_http"):

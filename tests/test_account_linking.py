@@ -36,7 +36,9 @@ def raw_text():
 
 
 def raw_column(table, column, row_id):
-    return database.execute_sql(f"SELECT {column} FROM {table} WHERE id = ?", (row_id,)).fetchone()[0]
+    return database.execute_sql(
+        f"SELECT {column} FROM {table} WHERE id = {database.param}", (row_id,)
+    ).fetchone()[0]
 
 
 def ava(creator):

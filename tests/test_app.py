@@ -35,3 +35,14 @@ def test_an_unexpected_error_shows_our_page_not_a_trace(make_app):
     body = response.get_data(as_text=True)
     assert response.status_code == 500
     assert "Something went wrong" in body and "internal detail" not in body and "Traceback" not in body
+
+
+def test_a_nul_character_in_any_field_is_a_clear_400(admin_client, creator):
+    response = admin_client.get("/creators?q=a%00b")
+    assert response.status_code == 400
+    response = admin_client.post(
+        f"/creators/{creator.id}/edit",
+        data={"name": "Ava\x00", "email": "", "csrf_token": admin_client.csrf_token},
+    )
+    assert response.status_code == 400
+    assert creator.__class__.get_by_id(creator.id).name == "Ava Chen"

@@ -60,7 +60,8 @@ def test_invitation_preview_never_fails_or_echoes_raw(admin_client, db_rows, sub
         data={"subject": subject, "body": body},
         headers={"X-CSRFToken": admin_client.csrf_token, "HX-Request": "true"},
     )
-    assert response.status_code == 200 and db_rows() == before
+    # A preview changes nothing; it answers 200, or 400 for text holding a NUL character.
+    assert response.status_code in (200, 400) and db_rows() == before
     check(response, db_rows, before, subject + body)
 
 

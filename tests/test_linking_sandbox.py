@@ -161,7 +161,9 @@ def page_id(name):
 
 def raw_column(table, column, row_id):
     """Read a column as stored, bypassing the model's decryption."""
-    return database.execute_sql(f"SELECT {column} FROM {table} WHERE id = ?", (row_id,)).fetchone()[0]
+    return database.execute_sql(
+        f"SELECT {column} FROM {table} WHERE id = {database.param}", (row_id,)
+    ).fetchone()[0]
 
 
 def connect_business(server, creator_name, username, user_name, **changes):
