@@ -30,6 +30,10 @@ class Config:
     REFRESH_MINUTES = _int_env("PORTAL_REFRESH_MINUTES", 360)
     # Figures of revoked accounts are deleted this many days after the link was removed.
     RETENTION_DAYS = _int_env("PORTAL_RETENTION_DAYS", 90)
+    # A scheduler that finds another one running checks this often whether it can take over.
+    SCHEDULER_STANDBY_SECONDS = _int_env("PORTAL_SCHEDULER_STANDBY_SECONDS", 10)
+    # The file lock that elects one scheduler on SQLite (default instance/scheduler.lock).
+    SCHEDULER_LOCK_FILE = _env("PORTAL_SCHEDULER_LOCK_FILE")
     # Where story images and videos are archived while Instagram still serves them.
     STORY_ARCHIVE = _env("PORTAL_STORY_ARCHIVE")
 

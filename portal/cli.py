@@ -94,5 +94,5 @@ def register(app):
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
         # APScheduler logs every run of the minutely job; our jobs log what they did instead.
         logging.getLogger("apscheduler").setLevel(logging.WARNING)
-        if not run_scheduler(app):
-            raise SystemExit(1)
+        # A second scheduler stands by and takes over when the first stops.
+        run_scheduler(app, standby_seconds=app.config["SCHEDULER_STANDBY_SECONDS"])

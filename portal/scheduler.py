@@ -7,11 +7,12 @@ process, so web workers and tests never run jobs.
 import fcntl
 import logging
 import os
+import time
 
 from apscheduler.schedulers.blocking import BlockingScheduler
 
 from portal import jobs
-from portal.db import utcnow
+from portal.db import open_database, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -85,20 +86,65 @@ class SchedulerLock:
             self._file = None
 
 
+class AdvisoryLock:
+    """A PostgreSQL session-level advisory lock, held on a connection of its own for the process's life.
+
+    Every scheduler of a deployment sharing one PostgreSQL database contends for the same key,
+    whatever host it runs on; when the holder dies, its connection closes and the lock is free.
+    """
+
+    KEY = 7_406_311_870  # "the portal's scheduler", an arbitrary constant shared by every process
+
+    def __init__(self, url):
+        self.url = url
+        self.path = f"PostgreSQL advisory lock {self.KEY}"
+        self._db = None
+
+    def acquire(self):
+        """Take the lock without waiting; return False if another process holds it."""
+        db = open_database(self.url)
+        db.connect()
+        if db.execute_sql("SELECT pg_try_advisory_lock(%s)", (self.KEY,)).fetchone()[0]:
+            self._db = db
+            return True
+        db.close()
+        return False
+
+    def release(self):
+        """Let another scheduler take over."""
+        if self._db is not None:
+            self._db.execute_sql("SELECT pg_advisory_unlock(%s)", (self.KEY,))
+            self._db.close()
+            self._db = None
+
+
 def lock_path(app):
     """Return the lock file every scheduler of this deployment contends for."""
     return app.config.get("SCHEDULER_LOCK_FILE") or os.path.join(app.instance_path, "scheduler.lock")
 
 
-def run_scheduler(app):
-    """Run the scheduler in the foreground if no other scheduler holds the lock."""
-    lock = SchedulerLock(lock_path(app))
+def scheduler_lock(app):
+    """Return the lock that elects one scheduler: advisory on PostgreSQL, a file lock on SQLite."""
+    url = app.config["DATABASE_URL"]
+    if url.startswith("postgres"):
+        return AdvisoryLock(url)
+    return SchedulerLock(lock_path(app))
+
+
+def run_scheduler(app, standby_seconds=None):
+    """Run the scheduler in the foreground once it holds the lock.
+
+    With standby_seconds, a scheduler that finds the lock taken waits and tries again that
+    often, so it takes over when the other stops; without, it gives up at once.
+    """
+    lock = scheduler_lock(app)
     if not lock.acquire():
-        log.warning(
-            "Another scheduler holds %s; this one runs no jobs. Stop the other first.",
-            lock.path,
-        )
-        return False
+        log.warning("Another scheduler holds the %s; this one runs no jobs while it does.", lock.path)
+        if not standby_seconds:
+            return False
+        while not lock.acquire():
+            time.sleep(standby_seconds)
+        log.info("The other scheduler stopped; this one takes over.")
     scheduler = build_scheduler(app)
     log.info("Scheduler started with jobs: %s", [job.id for job in scheduler.get_jobs()] or "none yet")
     try:

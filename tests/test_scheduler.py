@@ -2,7 +2,7 @@ import threading
 
 from apscheduler.schedulers.blocking import BlockingScheduler
 
-from portal.scheduler import JOB_DEFAULTS, SchedulerLock, build_scheduler, lock_path, run_scheduler
+from portal.scheduler import JOB_DEFAULTS, SchedulerLock, build_scheduler, run_scheduler, scheduler_lock
 
 
 def test_create_app_starts_no_scheduler_thread(make_app, monkeypatch):
@@ -35,12 +35,12 @@ def test_only_one_scheduler_holds_the_lock(tmp_path):
 
 
 def test_second_scheduler_refuses_to_run_and_says_why(app, caplog):
-    holder = SchedulerLock(lock_path(app))
+    holder = scheduler_lock(app)  # a file lock on SQLite, the advisory lock on PostgreSQL
     assert holder.acquire()
     try:
         with caplog.at_level("WARNING"):
             assert run_scheduler(app) is False
-        assert "Another scheduler holds" in caplog.text
+        assert "Another scheduler holds" in caplog.text and "runs no jobs" in caplog.text
     finally:
         holder.release()
 
@@ -95,3 +95,59 @@ def test_retention_purge_deletes_only_figures_of_accounts_revoked_long_ago(app, 
     assert event.account_id == old.id and "5" not in event.details  # counts only, no figures
     assert jobs.purge_revoked(app, now=now) == 0  # nothing left: no second entry
     assert AuditEvent.select().where(AuditEvent.action == "retention_purge").count() == 1
+
+
+def test_a_second_scheduler_process_stands_by_and_takes_over(make_app, tmp_path):
+    """Two `flask scheduler` processes on one database: one runs, the other takes over when it stops.
+
+    On SQLite they contend for a file lock; in the PostgreSQL pass, for an advisory lock.
+    """
+    import os
+    import subprocess
+    import sys
+    import time
+
+    app = make_app()
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    env = {
+        **os.environ,
+        "PORTAL_CONFIG": "testing",
+        "PORTAL_DATABASE_URL": app.config["DATABASE_URL"],
+        "PORTAL_SCHEDULER_LOCK_FILE": str(tmp_path / "scheduler.lock"),
+        "PORTAL_SCHEDULER_STANDBY_SECONDS": "1",
+    }
+    logs = {name: tmp_path / f"{name}.log" for name in ("first", "second")}
+    processes = {}
+
+    def start(name):
+        with open(logs[name], "w") as out:
+            processes[name] = subprocess.Popen(
+                [sys.executable, "-m", "flask", "--app", "wsgi", "scheduler"],
+                cwd=root,
+                env=env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+            )
+
+    def wait_for(name, text, seconds=30):
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            if text in logs[name].read_text():
+                return True
+            time.sleep(0.2)
+        return False
+
+    try:
+        start("first")
+        assert wait_for("first", "Scheduler started"), logs["first"].read_text()
+        start("second")
+        assert wait_for("second", "this one runs no jobs while it does"), logs["second"].read_text()
+        assert "Scheduler started" not in logs["second"].read_text()
+        processes["first"].kill()  # as a crash would: the lock goes with the process
+        processes["first"].wait(timeout=10)
+        assert wait_for("second", "this one takes over"), logs["second"].read_text()
+        assert wait_for("second", "Scheduler started")
+    finally:
+        for process in processes.values():
+            process.kill()
+            process.wait(timeout=10)
