@@ -23,35 +23,23 @@ JOB_DEFAULTS = {
 }
 
 
+# (fixed id, job, interval, run at start). The refresh job looks every minute and takes only what
+# is due (a newly linked account at once, the others every PORTAL_REFRESH_MINUTES), so a restart
+# simply carries on; stories are captured hourly, inside Instagram's 24 hours.
+JOBS = [
+    ("refresh-insights", jobs.refresh_due, {"minutes": 1}, True),
+    ("capture-stories", jobs.capture_stories, {"hours": 1}, True),
+    ("purge-revoked", jobs.purge_revoked, {"days": 1}, False),
+    ("check-grants", jobs.check_grants, {"days": 1}, False),
+]
+
+
 def build_scheduler(app):
     """Return a scheduler with the portal's jobs registered under fixed ids."""
     scheduler = BlockingScheduler(job_defaults=JOB_DEFAULTS, timezone="UTC")
-    # The refresh job looks every minute and takes only what is due (a newly linked account
-    # at once, the others every PORTAL_REFRESH_MINUTES), so a restart simply carries on.
-    scheduler.add_job(
-        jobs.refresh_due,
-        "interval",
-        minutes=1,
-        args=[app],
-        id="refresh-insights",
-        replace_existing=True,
-        next_run_time=utcnow(),
-    )
-    scheduler.add_job(
-        jobs.capture_stories,
-        "interval",
-        hours=1,
-        args=[app],
-        id="capture-stories",
-        replace_existing=True,
-        next_run_time=utcnow(),
-    )
-    scheduler.add_job(
-        jobs.purge_revoked, "interval", days=1, args=[app], id="purge-revoked", replace_existing=True
-    )
-    scheduler.add_job(
-        jobs.check_grants, "interval", days=1, args=[app], id="check-grants", replace_existing=True
-    )
+    for job_id, func, every, at_start in JOBS:
+        start = {"next_run_time": utcnow()} if at_start else {}
+        scheduler.add_job(func, "interval", **every, args=[app], id=job_id, replace_existing=True, **start)
     return scheduler
 
 
