@@ -1,5 +1,6 @@
 """Fixtures shared by the test modules: an app per test, signed-in clients, no network."""
 
+import contextlib
 import os
 import re
 
@@ -397,6 +398,27 @@ def make_production_app(tmp_path):
     yield make
     if not db.database.is_closed():
         db.database.close()
+
+
+@pytest.fixture
+def count_queries(monkeypatch):
+    """Return a context manager that records the SQL statements run inside it and yields their list."""
+
+    @contextlib.contextmanager
+    def counting():
+        statements = []
+        database = db.database.obj
+        execute = database.execute_sql
+
+        def record(sql, *args, **kwargs):
+            statements.append(sql)
+            return execute(sql, *args, **kwargs)
+
+        with monkeypatch.context() as patch:
+            patch.setattr(database, "execute_sql", record)
+            yield statements
+
+    return counting
 
 
 @pytest.fixture

@@ -81,23 +81,12 @@ def test_search_pages_through_creators_in_name_order(app):
     assert len(last.items) == 5 and not last.has_next and last.has_previous
 
 
-def test_search_loads_handles_without_a_query_per_creator(app):
+def test_search_loads_handles_without_a_query_per_creator(app, count_queries):
     for index in range(5):
         SocialAccount.add_handle(Creator.create(name=f"C{index}"), f"handle{index}")
-    queries = []
-    database = db.database.obj
-    original = database.execute_sql
-
-    def counting(sql, *args, **kwargs):
-        queries.append(sql)
-        return original(sql, *args, **kwargs)
-
-    database.execute_sql = counting
-    try:
+    with count_queries() as queries:
         page = Creator.search("")
         handles = [a.username for c in page.items for a in c.social_accounts]
-    finally:
-        database.execute_sql = original
     assert sorted(handles) == [f"handle{i}" for i in range(5)]
     assert len(queries) == 3  # count, creators, their accounts
 

@@ -7,7 +7,7 @@ import json
 import re
 from urllib.parse import parse_qs, urlsplit
 
-from portal import db, figures
+from portal import figures
 from portal.db import utcnow
 from portal.models import (
     AccountMetric,
@@ -165,18 +165,14 @@ def test_last_error_is_shown_in_plain_words(admin_client, creator):
     assert "Last refresh failed: Instagram access ended: expired" in row and "Link broken" in row
 
 
-def test_latest_views_of_every_row_come_from_one_query(app, creator, monkeypatch):
+def test_latest_views_of_every_row_come_from_one_query(app, creator, count_queries):
     accounts = [link(ava(creator))] + [SocialAccount.add_handle(creator, f"extra.{n}") for n in range(3)]
     for n, account in enumerate(accounts[:3]):
         add_views(account, 3, 10 + n)
         add_views(account, 1, 100 + n)
         add_views(account, 1, 5, metric="reach")
-    statements = []
-    execute = db.database.obj.execute_sql
-    monkeypatch.setattr(
-        db.database.obj, "execute_sql", lambda *a, **k: statements.append(a) or execute(*a, **k)
-    )
-    latest = figures.latest_views(accounts)
+    with count_queries() as statements:
+        latest = figures.latest_views(accounts)
     assert len(statements) == 1
     assert {account_id: row.value for account_id, row in latest.items()} == {
         accounts[0].id: 100,
