@@ -409,7 +409,7 @@ def test_a_new_hour_can_bring_a_new_story(client, gabriela, monkeypatch):
     account = people.instagram_account("ava.creates")
     now = seeds.now()
     before = {story["id"] for story in stories_of(client, "ava.creates", gabriela)}
-    later = now + media.STORY_HOURS["ava.creates"] * 3600
+    later = now + account.story_hours * 3600
     monkeypatch.setattr(seeds, "now", lambda: later)
     after = {story["id"] for story in stories_of(client, "ava.creates", gabriela)}
     assert after - before and after == {story.id for story in media.stories(account, later)}

@@ -7,6 +7,7 @@ real HTTP exactly as it would to Meta: the login dialogs, the token endpoints an
 from flask import Blueprint
 
 from portal.extensions import csrf
+from portal.sandbox import people
 
 bp = Blueprint("sandbox", __name__, url_prefix="/sandbox")
 
@@ -44,6 +45,8 @@ def apply_sandbox_settings(app):
 
 def init_sandbox(app):
     """Serve the simulated Meta under /sandbox; its dialogs use OAuth state, not the portal's CSRF."""
+    if app.config.get("SANDBOX_BENCH_ACCOUNTS"):
+        people.add_bench_agency(int(app.config["SANDBOX_BENCH_ACCOUNTS"]))
     csrf.exempt(bp)
     app.register_blueprint(bp)
 

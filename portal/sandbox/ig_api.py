@@ -24,7 +24,7 @@ def subject(object_id):
 
 
 def _check(grant, account, object_id, insights=False):
-    pages = [page.id for page in people.PAGES.values() if page.instagram == account.username]
+    pages = people.pages_of_instagram(account.username)
     visible = [page_id for page_id in pages if grant.can_see_page(page_id)]
     if not visible:
         raise unsupported("GET", object_id)

@@ -14,7 +14,6 @@ from portal.sandbox import nodes, people, seeds
 from portal.sandbox.seeds import DAY, HOUR, between
 
 POST, STORY = "0", "9"
-STORY_HOURS = {"ava.creates": 8, "priya.fit": 9, "nina.bakes": 11}  # a new story every n hours
 MEDIA_FIELDS = {
     "id",
     "caption",
@@ -81,10 +80,6 @@ class Media:
         return f"{CAPTIONS[int(roll * len(CAPTIONS))]} — {self.account.name} #{self.seq % 1000}"
 
 
-def _account(number):
-    return next((a for a in people.INSTAGRAM_ACCOUNTS.values() if a.number == number), None)
-
-
 def _post_schedule(account):
     every = int(between(20, 96, account.username, "post-every")) * HOUR
     offset = int(seeds.fraction(account.username, "post-offset") * every) // 60 * 60
@@ -108,7 +103,7 @@ def recent_media(account, at=None):
 
 def stories(account, at=None):
     """Return the account's live stories (posted in the last 24 hours), newest first."""
-    every = STORY_HOURS.get(account.username)
+    every = account.story_hours
     if not every or not account.professional:
         return []
     at = at or seeds.now()
@@ -127,7 +122,7 @@ def find(media_id, at=None):
     text = str(media_id or "")
     if len(text) != 17 or not text.isdigit() or not text.startswith("18"):
         return None
-    account = _account(int(text[2:6]))
+    account = people.instagram_account_by_number(int(text[2:6]))
     if account is None or not account.professional:
         return None
     kind, seq = text[6], int(text[7:])

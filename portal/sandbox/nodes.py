@@ -111,10 +111,7 @@ class Grant:
     def can_see_instagram(self, account):
         if "instagram_basic" not in self.granted:
             return False
-        return any(
-            page.instagram == account.username and self.can_see_page(page.id)
-            for page in people.PAGES.values()
-        )
+        return any(self.can_see_page(page_id) for page_id in people.pages_of_instagram(account.username))
 
 
 def instagram_node(account, fields):

@@ -25,6 +25,7 @@ class InstagramAccount:
     follows_count: int
     media_count: int
     biography: str = ""
+    story_hours: int = 0  # a new story every this many hours (0: never posts stories)
 
     @property
     def id(self):
@@ -108,15 +109,15 @@ INSTAGRAM_ACCOUNTS = {
     account.username: account
     for account in (
         # number, username, name, type, followers, follows, media, biography
-        InstagramAccount(1, "ava.creates", "Ava Chen", "BUSINESS", 48200, 611, 734, "Colour, daily."),
+        InstagramAccount(1, "ava.creates", "Ava Chen", "BUSINESS", 48200, 611, 734, "Colour, daily.", 8),
         InstagramAccount(
             2, "ava.travels", "Ava Chen · Travels", "MEDIA_CREATOR", 12900, 402, 215, "Slow travel."
         ),
         InstagramAccount(3, "marco_cooks", "Marco Rossi", "BUSINESS", 8100, 320, 388, "Pasta, mostly."),
         InstagramAccount(
-            4, "priya.fit", "Priya Natarajan", "BUSINESS", 220000, 150, 1290, "20-minute workouts."
+            4, "priya.fit", "Priya Natarajan", "BUSINESS", 220000, 150, 1290, "20-minute workouts.", 9
         ),
-        InstagramAccount(5, "nina.bakes", "Nina Brooks", "MEDIA_CREATOR", 3400, 280, 96, "Sourdough."),
+        InstagramAccount(5, "nina.bakes", "Nina Brooks", "MEDIA_CREATOR", 3400, 280, 96, "Sourdough.", 11),
         InstagramAccount(6, "tiny.steps", "Theo Small", "MEDIA_CREATOR", 42, 88, 12, "Just started."),
         InstagramAccount(7, "leo.sketches", "Leo Park", "MEDIA_CREATOR", 950, 230, 64, "Ink, every morning."),
         InstagramAccount(8, "sam.okafor.art", "Sam Okafor", "PERSONAL", 2300, 510, 143, "Paintings."),
@@ -258,7 +259,17 @@ def instagram_account(username):
 
 def instagram_account_by_id(ig_user_id):
     """Return the Instagram account with this professional account id, or None."""
-    return next((a for a in INSTAGRAM_ACCOUNTS.values() if a.id == str(ig_user_id or "")), None)
+    return _by_id.get(str(ig_user_id or ""))
+
+
+def instagram_account_by_number(number):
+    """Return the Instagram account with this number (media ids carry it), or None."""
+    return _by_number.get(number)
+
+
+def pages_of_instagram(username):
+    """Return the ids of the Pages linked to this Instagram account."""
+    return _pages_of.get(username, [])
 
 
 def instagram_of_page(page_id):
@@ -276,3 +287,59 @@ def instagram_login_accounts():
     """Return the accounts offered by the Instagram Login dialog, professional ones first."""
     named = [a for a in INSTAGRAM_ACCOUNTS.values() if not a.username.startswith("client.")]
     return sorted(named, key=lambda a: (not a.professional, a.number))
+
+
+# Lookups by id: the bench agency adds thousands of accounts, and every Graph call asks.
+_by_id, _by_number, _pages_of = {}, {}, {}
+
+
+def _index():
+    for index in (_by_id, _by_number, _pages_of):
+        index.clear()
+    for account in INSTAGRAM_ACCOUNTS.values():
+        _by_id[account.id] = account
+        _by_number[account.number] = account
+    for page_ in PAGES.values():
+        if page_.instagram:
+            _pages_of.setdefault(page_.instagram, []).append(page_.id)
+
+
+_index()
+
+BENCH_USER_NUMBER = 11
+BENCH_FIRST = 2000  # bench numbers stay below 10000: media ids hold an account number in 4 digits
+BENCH_MAX = 9999 - BENCH_FIRST
+
+
+def bench_username(index):
+    """Return the username of the bench agency's account number index (1-based)."""
+    return f"bench.{index:04d}"
+
+
+def add_bench_agency(count):
+    """Add "Bench Agency", Admin of `count` Pages each with its own Instagram business account.
+
+    Only for benchmarks (SANDBOX_BENCH_ACCOUNTS): the demo's people stay as they are otherwise.
+    """
+    if not 0 < count <= BENCH_MAX:
+        raise ValueError(f"The bench agency holds 1 to {BENCH_MAX} accounts, not {count}.")
+    roles = {}
+    for index in range(1, count + 1):
+        number = BENCH_FIRST + index
+        username = bench_username(index)
+        followers = 500 + (index * 7919) % 200_000
+        INSTAGRAM_ACCOUNTS[username] = InstagramAccount(
+            number, username, f"Bench Creator {index}", "BUSINESS", followers, 300, 400, story_hours=12
+        )
+        bench_page = Page(number, f"Bench Page {index:04d}", "Brand", username)
+        PAGES[bench_page.id] = bench_page
+        roles[bench_page.id] = ADMIN
+    user = FacebookUser(BENCH_USER_NUMBER, "Bench Agency", f"Admin of {count} bench Pages.", roles=roles)
+    FACEBOOK_USERS[user.id] = user
+    _index()
+    return user
+
+
+def bench_agency():
+    """Return the bench agency's Facebook user, or None when no bench runs."""
+    return next((u for u in FACEBOOK_USERS.values() if u.number == BENCH_USER_NUMBER), None)
