@@ -18,6 +18,7 @@ log = logging.getLogger(__name__)
 
 BATCH_SIZE = 50  # Meta's limit per batch request
 USAGE_LIMIT = 90  # percent of a rate limit at which we stop and wait
+CONNECTIONS = 4  # batches in flight at once
 
 
 class Throttled(Exception):
@@ -82,16 +83,16 @@ def usage_percent(headers):
 class BatchRunner:
     """Sends calls as Graph batches over a small pool of connections, retrying transient failures."""
 
-    def __init__(self, client, connections=4, backoff=None, default_throttle_minutes=15):
+    def __init__(self, client, connections=CONNECTIONS, backoff=None, default_throttle_minutes=15):
         self.client = client
         self.connections = connections
         self.backoff = backoff or Backoff()
         self.default_throttle_minutes = default_throttle_minutes
         self.http_requests = 0
+        self.calls = 0
 
     def _send(self, chunk):
         items = [(call.path, call.params, call.token) for call in chunk]
-        self.http_requests += 1
         try:
             answers, headers = self.client.batch(items, chunk[0].token)
         except GraphError as error:
@@ -108,6 +109,9 @@ class BatchRunner:
         results, pending = {}, list(calls)
         for attempt in range(self.backoff.attempts):
             chunks = [pending[i : i + BATCH_SIZE] for i in range(0, len(pending), BATCH_SIZE)]
+            # Counted here, not in the sending threads, so the counts never race.
+            self.http_requests += len(chunks)
+            self.calls += len(pending)
             with ThreadPoolExecutor(max_workers=max(1, min(self.connections, len(chunks)))) as pool:
                 sent = list(pool.map(self._send, chunks))
             retry = []

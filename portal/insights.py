@@ -62,6 +62,7 @@ class Summary:
     deferred: int = 0
     throttled_until: datetime.datetime | None = None
     http_requests: int = 0
+    graph_calls: int = 0  # Graph calls inside those requests (a batch carries up to 50)
 
     def line(self):
         text = (
@@ -175,7 +176,8 @@ def _account_failure(account, answers):
     return None
 
 
-def _finish(account, answers, now, summary, archive, mode):
+def finish_account(account, answers, now, summary, archive=None, mode=FULL):
+    """Write one account's answers (or mark why it failed) in its own transaction."""
     failure = _account_failure(account, answers)
     if failure:
         status, reason = failure
@@ -219,6 +221,7 @@ def refresh_many(client, accounts, *, now=None, runner=None, archive=None, chunk
             log.warning("Refresh stopped: %s; deferred until %s", throttled.reason, throttled.until)
             break
     summary.http_requests = runner.http_requests
+    summary.graph_calls = runner.calls
     return summary
 
 
@@ -245,7 +248,7 @@ def _refresh_chunk(batch, now, runner, summary, archive, mode):
         if account.id not in tokens:
             continue
         try:
-            _finish(account, answers, now, summary, archive, mode)
+            finish_account(account, answers, now, summary, archive, mode)
         except Exception:  # one account's surprise must not stop the others
             log.exception("Refreshing account %s failed", account.id)
             summary.failed[account.username] = "An unexpected error; it has been logged."

@@ -1,0 +1,141 @@
+"""bench/refresh: the portal's insights refresh against a naive one-call-at-a-time loop.
+
+    .venv/bin/python -m bench.refresh [--accounts 2000] [--latency-ms 50] [--naive-accounts 50]
+
+The simulated Meta runs under gunicorn with every Graph answer (a single call or a whole batch)
+delayed by the latency. Both refreshes plan the same calls and write the same rows; the naive
+loop sends them one by one, the portal sends them as batches of 50 over a few connections.
+Each runs on its own fresh database, twice: the first refresh (30 days of history) and the next
+one (the new days only). The naive loop is timed on --naive-accounts accounts and scaled to
+--accounts: one call at a time shares nothing between accounts, so its time grows linearly.
+"""
+
+import argparse
+import math
+import tempfile
+import time
+
+from bench import common, seed
+from portal import insights, jobs
+from portal.db import database, utcnow
+from portal.graph import GraphError, facebook_graph
+from portal.graph_batch import BATCH_SIZE, CONNECTIONS
+from portal.models import SocialAccount
+from portal.models.insights import AccountMetric, AudienceSnapshot, Media, MediaMetric, Story, StoryMetric
+
+
+def row_counts():
+    tables = (AccountMetric, AudienceSnapshot, Media, MediaMetric, Story, StoryMetric)
+    return {model._meta.table_name: model.select().count() for model in tables}
+
+
+def naive_refresh(app, accounts, archive):
+    """Refresh like a first draft would: each planned call is its own HTTP request, one at a time."""
+    client = facebook_graph(app.config)
+    summary, now, requests = insights.Summary(), utcnow(), 0
+
+    def send(calls, answers):
+        nonlocal requests
+        for call in calls:
+            requests += 1
+            try:
+                answers[call.key] = client.get(call.path, call.token, **call.params)
+            except GraphError as error:
+                answers[call.key] = error
+
+    for account in accounts:
+        token, answers = insights.account_token(account), {}
+        send(insights.first_calls(account, token, now), answers)
+        send(insights.second_calls(account, token, answers), answers)
+        insights.finish_account(account, answers, now, summary, archive)
+    summary.http_requests = summary.graph_calls = requests
+    return summary
+
+
+def run_refresh(app, count, naive, archive):
+    """Seed `count` linked accounts, refresh them twice; return [(wall seconds, Summary, rows)]."""
+    results = []
+    with app.app_context(), database.connection_context():
+        seed.seed(app, count, linked=count)
+    for _ in ("first", "next"):
+        with app.app_context():
+            started = time.perf_counter()
+            if naive:
+                with database.connection_context():
+                    accounts = list(SocialAccount.refreshable(utcnow()).order_by(SocialAccount.id))
+                    summary = naive_refresh(app, accounts, archive)
+            else:
+                summary = jobs.refresh_all(app)
+            wall = time.perf_counter() - started
+            with database.connection_context():
+                rows = row_counts()
+        problems = {**summary.failed, **summary.broken}
+        if problems or len(summary.refreshed) != count:
+            raise SystemExit(f"The refresh did not refresh every account: {summary.line()} {problems}")
+        results.append((wall, summary, rows))
+    if database.obj is not None and not database.is_closed():
+        database.close()
+    return results
+
+
+def main():
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--accounts", type=int, default=2000, help="linked accounts (default 2000)")
+    parser.add_argument("--latency-ms", type=int, default=50, help="Graph round-trip latency (default 50)")
+    parser.add_argument("--naive-accounts", type=int, default=50, help="accounts the naive loop is timed on")
+    parser.add_argument("--database-url", help="a PostgreSQL database to use (EMPTIED first)")
+    parser.add_argument("--sandbox-workers", type=int, default=2, help="gunicorn workers for the fake Meta")
+    args = parser.parse_args()
+    n, latency = args.accounts, args.latency_ms / 1000
+    naive_n = min(args.naive_accounts, n)
+    connections = CONNECTIONS
+    print(f"Machine: {common.machine()}")
+    print(f"{n:,} linked accounts, {args.latency_ms} ms per Graph round trip, {connections} connections")
+    archive = tempfile.mkdtemp(prefix="portal-bench-stories-")
+    # The fake Meta needs no tables of its own; it gets an empty SQLite file.
+    with (
+        common.database_url() as meta_url,
+        common.Server(
+            meta_url,
+            workers=args.sandbox_workers,
+            threads=8,
+            SANDBOX_LATENCY_MS=args.latency_ms,
+            SANDBOX_BENCH_ACCOUNTS=n,
+        ) as meta,
+    ):
+        overrides = {"SANDBOX_BENCH_ACCOUNTS": n, "STORY_ARCHIVE": archive}
+        with common.database_url(args.database_url) as url:
+            portal = run_refresh(common.make_app(url, meta.base_url, **overrides), n, False, archive)
+        with common.database_url(args.database_url) as url:
+            naive = run_refresh(common.make_app(url, meta.base_url, **overrides), naive_n, True, archive)
+    for label, (wall, summary, rows), (naive_wall, naive_summary, naive_rows) in zip(
+        ("First refresh (30 days of history)", "Next refresh (the new days)"), portal, naive, strict=True
+    ):
+        calls_per_account = summary.graph_calls / n
+        floor = math.ceil(n * calls_per_account / BATCH_SIZE) * latency / connections
+        naive_scaled = naive_wall * n / naive_n
+        per_account = {k: round(v / n, 1) for k, v in rows.items()}
+        naive_per_account = {k: round(v / naive_n, 1) for k, v in naive_rows.items()}
+        print(f"\n{label}")
+        print(f"  Graph calls per account (c):   {calls_per_account:.1f}")
+        requests = f"{summary.http_requests:,} HTTP requests"
+        print(f"  portal refresh:                {common.seconds(wall)}  ({requests})")
+        print(
+            f"  naive loop:                    {common.seconds(naive_scaled)}  "
+            f"(measured {common.seconds(naive_wall)} on {naive_n:,} accounts, scaled to {n:,})"
+        )
+        print(f"  naive / portal:                {naive_scaled / wall:.1f}x  (target: at least 20x)")
+        print(f"  floor ceil(N*c/50)*L/k:        {common.seconds(floor)}")
+        print(f"  portal / floor:                {wall / floor:.1f}x  (target: at most 3x)")
+        print(
+            f"  HTTP requests per account:     {summary.http_requests / n:.2f}  (target: at most 0.2; "
+            f"naive: {naive_summary.http_requests / naive_n:.1f})"
+        )
+        print(f"  rows per account after:        portal {per_account}")
+        print(f"                                 naive  {naive_per_account}")
+
+
+if __name__ == "__main__":
+    main()
