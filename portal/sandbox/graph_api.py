@@ -11,6 +11,7 @@ from portal.sandbox.errors import Refusal, unsupported
 
 VERSION = re.compile(r"^v\d+\.\d+$")
 BATCH_LIMIT = 50
+MULTIPLE_IDS_LIMIT = 50  # Meta's limit on ?ids=
 APP_USAGE = json.dumps({"call_count": 1, "total_time": 1, "total_cputime": 1})
 ME_EDGES = {"accounts", "businesses", "permissions"}
 
@@ -188,6 +189,8 @@ def call(method, path, params, token, link_base):
         return link_base("/".join([version or "", *segments]).lstrip("/"), {**query, **cursor})
 
     try:
+        if not segments and params.get("ids"):
+            return 200, _multiple_ids(method, params, token, link), headers
         if not segments:
             raise Refusal(
                 tokens.graph_error("Unsupported get request.", 100, error_type="GraphMethodException")
@@ -200,6 +203,22 @@ def call(method, path, params, token, link_base):
         return (*refusal.result, {**headers, **refusal.headers})
     except nodes.FieldError as error:
         return (*tokens.graph_error(str(error), 100), headers)
+
+
+def _multiple_ids(method, params, token, link):
+    """Answer ?ids=a,b&fields=...: each object under its id; one refusal fails them all, as at Meta."""
+    grant = authenticate(token, params.get("appsecret_proof"))
+    rest = {k: v for k, v in params.items() if k != "ids"}
+    ids = [i for i in params["ids"].split(",") if i]
+    if len(ids) > MULTIPLE_IDS_LIMIT:
+        raise Refusal(tokens.graph_error(f"(#100) Too many IDs. Maximum: {MULTIPLE_IDS_LIMIT}.", 100))
+    answers = {}
+    for object_id in ids:
+        account = ig_api.subject(object_id)[0]
+        if account:
+            faults.apply(account)
+        answers[object_id] = _node(grant, method, [object_id], rest, link)
+    return answers
 
 
 def _link_base(path, query):

@@ -45,6 +45,30 @@ def _check(grant, account, object_id, insights=False):
         raise no_permission()
 
 
+NESTED_EDGES = ("media", "stories")
+
+
+def _media(grant, item, fields):
+    """A post or story with the requested fields; insights.metric(...) nests its Insights."""
+    node = media.media_node(item, {k: v for k, v in fields.items() if k != "insights"})
+    if "insights" in fields:
+        _check(grant, item.account, item.id, insights=True)
+        asked = fields["insights"].modifiers if fields["insights"] is not None else {}
+        # One item's refusal fails the whole call, as Meta's field expansion does.
+        node["insights"] = media_insights(item, asked)
+    return node
+
+
+def _nested(grant, account, edge, fields):
+    """An edge asked inside the account's fields, e.g. media.limit(12){id,insights.metric(...)}."""
+    sub = fields[edge] if fields[edge] is not None else {}
+    items = media.recent_media(account) if edge == "media" else media.stories(account)
+    limit = getattr(sub, "modifiers", {}).get("limit")
+    if limit:
+        items = items[: max(0, min(int(limit), nodes.PAGE_SIZE))]
+    return {"data": [_media(grant, item, sub) for item in items]}
+
+
 def answer(grant, object_id, edge, params, fields, link):
     """Answer a GET on an IG user or media node or one of its edges; raise Meta's error otherwise."""
     account, item = subject(object_id)
@@ -52,15 +76,19 @@ def answer(grant, object_id, edge, params, fields, link):
     _check(grant, account, object_id, insights=edge == "insights")
 
     def render(found):
-        return media.media_node(found, fields)
+        return _media(grant, found, fields)
 
     if item is not None:
         if not edge:
-            return media.media_node(item, fields)
+            return _media(grant, item, fields)
         if edge == "insights":
             return media_insights(item, params)
     elif not edge:
-        return nodes.instagram_node(account, fields)
+        node = nodes.instagram_node(account, {k: v for k, v in fields.items() if k not in NESTED_EDGES})
+        for nested in NESTED_EDGES:
+            if nested in fields:
+                node[nested] = _nested(grant, account, nested, fields)
+        return node
     elif edge == "media":
         return nodes.paged(media.recent_media(account), params, render, link)
     elif edge == "stories":

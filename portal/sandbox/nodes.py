@@ -1,6 +1,7 @@
 """Graph API objects as the sandbox shows them: field selection, who can see what, paging."""
 
 import base64
+import re
 from dataclasses import dataclass
 
 from portal.sandbox import people, tokens
@@ -31,32 +32,64 @@ class FieldError(Exception):
         super().__init__(f"(#100) Tried accessing nonexisting field ({field}) on node type ({node_type})")
 
 
+class Subfields(dict):
+    """The fields asked of a nested node or edge, and its modifiers.
+
+    "media.limit(5){id,insights.metric(reach)}" gives {"media": Subfields({"id": None,
+    "insights": Subfields({}, metric="reach")}, limit="5")}.
+    """
+
+    def __init__(self, fields=(), **modifiers):
+        super().__init__(fields)
+        self.modifiers = modifiers
+
+
+MODIFIER = re.compile(r"\.(\w+)\(([^)]*)\)")
+
+
 def parse_fields(text):
-    """Parse Meta's field syntax "a,b{c,d}" into {"a": None, "b": {"c": None, "d": None}}."""
+    """Parse Meta's field syntax "a,b{c,d},e.limit(5)" into {"a": None, "b": {...}, "e": ...}.
+
+    A field with subfields or modifiers maps to Subfields; a plain one to None.
+    """
     fields, _ = _parse(text or "", 0)
     return fields
 
 
+def _add(fields, raw, sub):
+    raw = raw.strip()
+    if not raw:
+        return
+    modifiers = dict(MODIFIER.findall(raw))
+    name = raw.split(".")[0].strip()
+    fields[name] = Subfields(sub or {}, **modifiers) if sub is not None or modifiers else None
+
+
 def _parse(text, at):
-    fields, name = {}, ""
+    fields, raw, depth = {}, "", 0
     while at < len(text):
         char = text[at]
-        if char == "{":
-            fields[name.strip()], at = _parse(text, at + 1)
-            name = None
+        if depth:  # inside a modifier's parentheses everything is its argument
+            depth += {"(": 1, ")": -1}.get(char, 0)
+            raw += char
+        elif char == "(":
+            depth, raw = 1, raw + char
+        elif char == "{":
+            sub, at = _parse(text, at + 1)
+            _add(fields, raw, sub)
+            raw = None
         elif char == "}":
             break
         elif char == ",":
-            if name and name.strip():
-                fields[name.strip()] = None
-            name = ""
-        elif name is not None:
-            name += char
+            if raw is not None:
+                _add(fields, raw, None)
+            raw = ""
+        elif raw is not None:
+            raw += char
         at += 1
-    if name and name.strip():
-        fields[name.strip()] = None
-    # Modifiers such as .limit(5) are not simulated; keep the bare field name.
-    return {key.split(".")[0]: value for key, value in fields.items() if key}, at
+    if raw is not None:
+        _add(fields, raw, None)
+    return fields, at
 
 
 def select(node_type, allowed, values, fields):
