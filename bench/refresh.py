@@ -45,8 +45,10 @@ def naive_refresh(app, accounts, archive):
 
     for account in accounts:
         token, answers = insights.account_token(account), {}
-        send(insights.first_calls(account, token, now), answers)
-        send(insights.second_calls(account, token, answers), answers)
+        calls = insights.first_calls(account, token, now)
+        while calls:
+            send(calls, answers)
+            calls = insights.next_calls(account, token, answers)
         insights.finish_account(account, answers, now, summary, archive)
     summary.http_requests = summary.graph_calls = requests
     return summary

@@ -10,11 +10,13 @@ import datetime
 import logging
 from dataclasses import dataclass, field
 
+from peewee import fn
+
 from portal import insight_rows
 from portal.db import database, utcnow
 from portal.graph import GraphError
 from portal.graph_batch import BatchRunner, Call, Throttled
-from portal.models import AccountMetric, AccountStatus, SocialAccount
+from portal.models import AccountMetric, AccountStatus, AudienceSnapshot, SocialAccount
 
 log = logging.getLogger(__name__)
 
@@ -30,7 +32,8 @@ DEMOGRAPHIC_METRICS = ("follower_demographics", "engaged_audience_demographics")
 BREAKDOWNS = ("age", "gender", "country", "city")
 TIMEFRAME = "this_month"
 FEED_METRICS = ("views", "reach", "shares", "saved", "total_interactions")
-REELS_METRICS = FEED_METRICS + ("ig_reels_avg_watch_time", "ig_reels_video_view_total_time")
+REELS_ONLY_METRICS = ("ig_reels_avg_watch_time", "ig_reels_video_view_total_time")
+REELS_METRICS = FEED_METRICS + REELS_ONLY_METRICS
 STORY_METRICS = (
     "views",
     "reach",
@@ -47,6 +50,12 @@ STORY_FIELDS = "id,media_type,media_url,thumbnail_url,permalink,timestamp"
 FIRST_REFRESH_DAYS = 30
 LATE_DATA_DAYS = 2  # Instagram fills in a day's figures up to 48 hours late
 MEDIA_LIMIT = 12
+# Profile, recent media with the Insights every kind of post has, and live stories, in one call.
+ACCOUNT_FIELDS = (
+    f"{PROFILE_FIELDS},media.limit({MEDIA_LIMIT}){{{MEDIA_FIELDS},insights.metric({','.join(FEED_METRICS)})}},"
+    f"stories{{{STORY_FIELDS}}}"
+)
+AUDIENCE_HOURS = 24  # demographics cover the last 30 days: read them once a day, not every refresh
 CHUNK = 50  # accounts planned and sent together
 FULL = "full"  # everything: the scheduled refresh and "Refresh stats"
 STORIES = "stories"  # only live stories: the hourly capture
@@ -108,12 +117,26 @@ def account_token(account):
     return grant.user_token if grant is not None else None
 
 
+def audience_due(account, now):
+    """Tell whether the audience figures are missing or older than AUDIENCE_HOURS."""
+    oldest = (
+        AudienceSnapshot.select(fn.MIN(AudienceSnapshot.fetched_at))
+        .where(AudienceSnapshot.account == account)
+        .scalar()
+    )
+    return oldest is None or oldest <= now - datetime.timedelta(hours=AUDIENCE_HOURS)
+
+
 def first_calls(account, token, now, mode=FULL):
-    """Plan the calls that need nothing but the account: profile, days, audience, media, stories."""
+    """Plan the calls that need nothing but the account: the account itself, its days and audience.
+
+    The account call asks, by field expansion, for the profile, the recent media with their
+    Insights, and the live stories: one call where item-by-item reading takes fourteen.
+    """
     ig, a = account.ig_user_id, account.id
     if mode == STORIES:
         return [Call((a, "stories"), f"{ig}/stories", {"fields": STORY_FIELDS}, token)]
-    calls = [Call((a, "profile"), ig, {"fields": PROFILE_FIELDS}, token)]
+    calls = [Call((a, "account"), ig, {"fields": ACCOUNT_FIELDS}, token)]
     for day in days_to_fetch(account, now):
         params = {
             "metric": ",".join(ACCOUNT_METRICS),
@@ -123,18 +146,17 @@ def first_calls(account, token, now, mode=FULL):
             "until": int((day + datetime.timedelta(days=1)).timestamp()),
         }
         calls.append(Call((a, "day", day), f"{ig}/insights", params, token))
-    for metric in DEMOGRAPHIC_METRICS:
-        for breakdown in BREAKDOWNS:
-            params = {
-                "metric": metric,
-                "period": "lifetime",
-                "metric_type": "total_value",
-                "timeframe": TIMEFRAME,
-                "breakdown": breakdown,
-            }
-            calls.append(Call((a, "audience", metric, breakdown), f"{ig}/insights", params, token))
-    calls.append(Call((a, "media"), f"{ig}/media", {"fields": MEDIA_FIELDS, "limit": MEDIA_LIMIT}, token))
-    calls.append(Call((a, "stories"), f"{ig}/stories", {"fields": STORY_FIELDS}, token))
+    if audience_due(account, now):
+        for metric in DEMOGRAPHIC_METRICS:
+            for breakdown in BREAKDOWNS:
+                params = {
+                    "metric": metric,
+                    "period": "lifetime",
+                    "metric_type": "total_value",
+                    "timeframe": TIMEFRAME,
+                    "breakdown": breakdown,
+                }
+                calls.append(Call((a, "audience", metric, breakdown), f"{ig}/insights", params, token))
     return calls
 
 
@@ -143,20 +165,74 @@ def media_metrics(item):
     return REELS_METRICS if item.get("media_product_type") == "REELS" else FEED_METRICS
 
 
-def second_calls(account, token, answers):
-    """Plan the insight calls of the media and stories the first calls listed."""
-    a, calls = account.id, []
-    media = answers.get((a, "media"))
-    for item in media.get("data", [])[:MEDIA_LIMIT] if isinstance(media, dict) else []:
-        metrics = ",".join(media_metrics(item))
-        calls.append(
-            Call((a, "media_insights", item["id"]), f"{item['id']}/insights", {"metric": metrics}, token)
-        )
-    stories = answers.get((a, "stories"))
-    for item in stories.get("data", []) if isinstance(stories, dict) else []:
+def _listing(answer):
+    return answer.get("data", []) if isinstance(answer, dict) else []
+
+
+def refused_item(error):
+    """Tell whether the account call failed for one of its items (then read item by item).
+
+    Code 10 counts too: Instagram also sends it for "not enough viewers", and reading item by
+    item tells that apart from a permission really missing.
+    """
+    if not isinstance(error, GraphError) or error.token_invalid or error.throttled or error.transient:
+        return False
+    return error.code == 10 or not error.permission_missing
+
+
+def next_calls(account, token, answers):
+    """Plan the calls the answers so far call for; [] once nothing more is needed.
+
+    After the account call: the reels-only metrics of its reels (one ?ids= call) and each live
+    story's Insights. If the account call was refused for one item (a post Instagram will not
+    report on), the profile, media and stories are read on their own, then each item's Insights.
+    """
+    a, ig, calls = account.id, account.ig_user_id, []
+    combined = answers.get((a, "account"))
+    if isinstance(combined, dict):
+        reels = [i["id"] for i in _listing(combined.get("media")) if i.get("media_product_type") == "REELS"]
+        if reels:
+            params = {"ids": ",".join(reels), "fields": f"insights.metric({','.join(REELS_ONLY_METRICS)})"}
+            calls.append(Call((a, "reels"), "", params, token))
+        stories = _listing(combined.get("stories"))
+    else:
+        if refused_item(combined):
+            calls += [
+                Call((a, "profile"), ig, {"fields": PROFILE_FIELDS}, token),
+                Call((a, "media"), f"{ig}/media", {"fields": MEDIA_FIELDS, "limit": MEDIA_LIMIT}, token),
+                Call((a, "stories"), f"{ig}/stories", {"fields": STORY_FIELDS}, token),
+            ]
+        for item in _listing(answers.get((a, "media")))[:MEDIA_LIMIT]:
+            params = {"metric": ",".join(media_metrics(item))}
+            calls.append(Call((a, "media_insights", item["id"]), f"{item['id']}/insights", params, token))
+        stories = _listing(answers.get((a, "stories")))
+    for item in stories:
         params = {"metric": ",".join(STORY_METRICS)}
         calls.append(Call((a, "story_insights", item["id"]), f"{item['id']}/insights", params, token))
-    return calls
+    return [call for call in calls if call.key not in answers]
+
+
+def unpack(account, answers):
+    """Return the answers with the account call's parts under the keys item-by-item reading uses."""
+    a = account.id
+    combined = answers.get((a, "account"))
+    if isinstance(combined, GraphError) and not refused_item(combined):
+        return {**answers, (a, "profile"): combined}
+    if not isinstance(combined, dict):
+        return answers
+    answers = dict(answers)
+    answers[(a, "profile")] = {k: v for k, v in combined.items() if k not in ("media", "stories")}
+    answers[(a, "stories")] = combined.get("stories") or {"data": []}
+    reels = answers.get((a, "reels"))
+    items = []
+    for item in _listing(combined.get("media")):
+        figures = list(_listing(item.get("insights")))
+        if isinstance(reels, dict):
+            figures += _listing((reels.get(item["id"]) or {}).get("insights"))
+        answers[(a, "media_insights", item["id"])] = {"data": figures}
+        items.append({k: v for k, v in item.items() if k != "insights"})
+    answers[(a, "media")] = {"data": items}
+    return answers
 
 
 def _account_failure(account, answers):
@@ -178,6 +254,7 @@ def _account_failure(account, answers):
 
 def finish_account(account, answers, now, summary, archive=None, mode=FULL):
     """Write one account's answers (or mark why it failed) in its own transaction."""
+    answers = unpack(account, answers)
     failure = _account_failure(account, answers)
     if failure:
         status, reason = failure
@@ -239,11 +316,14 @@ def _refresh_chunk(batch, now, runner, summary, archive, mode):
         tokens[account.id] = token
         calls += first_calls(account, token, now, mode)
     answers = runner.run(calls)
-    more = []
-    for account in batch:
-        if account.id in tokens:
-            more += second_calls(account, tokens[account.id], answers)
-    answers.update(runner.run(more))
+    while True:  # a round per dependency: media and stories first, then their Insights
+        more = []
+        for account in batch:
+            if account.id in tokens:
+                more += next_calls(account, tokens[account.id], answers)
+        if not more:
+            break
+        answers.update(runner.run(more))
     for account in batch:
         if account.id not in tokens:
             continue

@@ -4,6 +4,7 @@ import datetime
 import hashlib
 import hmac
 import json
+import re
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -28,6 +29,7 @@ from portal.models import (
 GRAPH = "https://graph.facebook.com/v27.0/"
 SECRET = "fb-secret"
 NOW = datetime.datetime(2026, 11, 29, 12, 0, tzinfo=datetime.UTC)
+NESTED_METRICS = re.compile(r"insights\.metric\(([^)]*)\)")
 DEPRECATED = {
     "impressions",
     "video_views",
@@ -61,6 +63,7 @@ class FakeInstagram:
         self.faults = {}
         self.items = []  # every batch item received: (relative_url, query dict)
         self.posts = []  # every batch HTTP request
+        self.refuse_nested = False  # the account call fails for one post, as Meta does for old posts
 
     def answer(self, path, query, active):
         ig = path.split("/")[0]
@@ -101,43 +104,63 @@ class FakeInstagram:
             ]
             return 200, {"data": data}
         if path.endswith("/media"):
-            return 200, {
-                "data": [
-                    {
-                        "id": "m1",
-                        "media_type": "VIDEO",
-                        "media_product_type": "REELS",
-                        "timestamp": "2026-11-27T12:00:00+0000",
-                    },
-                    {
-                        "id": "m2",
-                        "media_type": "IMAGE",
-                        "media_product_type": "FEED",
-                        "timestamp": "2026-11-26T12:00:00+0000",
-                    },
-                ]
-            }
+            return 200, {"data": self.MEDIA}
         if path.endswith("/stories"):
-            return 200, {
-                "data": [{"id": "s1", "media_type": "IMAGE", "timestamp": "2026-11-29T10:00:00+0000"}]
-            }
+            return 200, {"data": self.STORIES}
         if path.startswith(("m1/", "m2/")):
-            metrics = query["metric"].split(",")
-            if path.startswith("m2/") and "ig_reels_avg_watch_time" in metrics:
-                return 400, {"error": {"message": "(#100) reels metric asked of a photo", "code": 100}}
-            return 200, {
-                "data": [{"name": m, "period": "lifetime", "values": [{"value": 10}]} for m in metrics]
-            }
+            return self.media_insights(path.split("/")[0], query["metric"].split(","))
         if path.startswith("s1/"):
-            return 400, {
-                "error": {"message": "(#10) Not enough viewers for the media to show insights", "code": 10}
-            }
-        return 200, {
+            return self.story_insights()
+        if not path and "ids" in query:  # ?ids=a,b: one answer per id; one refusal fails them all
+            metrics = NESTED_METRICS.search(query["fields"]).group(1).split(",")
+            answers = {i: self.media_insights(i, metrics) for i in query["ids"].split(",")}
+            failed = [answer for answer in answers.values() if answer[0] != 200]
+            if failed:
+                return failed[0]
+            return 200, {i: {"id": i, "insights": body} for i, (_, body) in answers.items()}
+        node = {
             "id": ig,
             "username": "ava.creates",
             "followers_count": self.followers,
             "follows_count": 5,
             "media_count": 2,
+        }
+        fields = query.get("fields", "")
+        if "media." in fields:  # field expansion: media{...,insights.metric(...)}, stories{...}
+            if self.refuse_nested:
+                return 400, {"error": {"message": self.REFUSED, "code": 100, "error_subcode": 2108006}}
+            metrics = NESTED_METRICS.search(fields).group(1).split(",")
+            node["media"] = {
+                "data": [{**m, "insights": self.media_insights(m["id"], metrics)[1]} for m in self.MEDIA]
+            }
+            node["stories"] = {"data": self.STORIES}
+        return 200, node
+
+    MEDIA = [
+        {
+            "id": "m1",
+            "media_type": "VIDEO",
+            "media_product_type": "REELS",
+            "timestamp": "2026-11-27T12:00:00+0000",
+        },
+        {
+            "id": "m2",
+            "media_type": "IMAGE",
+            "media_product_type": "FEED",
+            "timestamp": "2026-11-26T12:00:00+0000",
+        },
+    ]
+    STORIES = [{"id": "s1", "media_type": "IMAGE", "timestamp": "2026-11-29T10:00:00+0000"}]
+    REFUSED = "Media Posted Before Business Account Conversion"
+
+    def media_insights(self, media_id, metrics):
+        if media_id == "m2" and "ig_reels_avg_watch_time" in metrics:
+            return 400, {"error": {"message": "(#100) reels metric asked of a photo", "code": 100}}
+        return 200, {"data": [{"name": m, "period": "lifetime", "values": [{"value": 10}]} for m in metrics]}
+
+    def story_insights(self):
+        return 400, {
+            "error": {"message": "(#10) Not enough viewers for the media to show insights", "code": 10}
         }
 
     def __call__(self, request, context):
@@ -217,11 +240,50 @@ def test_a_refresh_asks_no_deprecated_metric(app, creator, client, meta_ig):
 
 def test_photos_are_not_asked_reels_only_metrics(app, creator, client, meta_ig):
     insights.refresh_account(client, linked_account(creator), now=NOW, runner=quick_runner(client))
-    photo = [q["metric"] for url, q in meta_ig.items if url.startswith("m2/insights")]
-    reel = [q["metric"] for url, q in meta_ig.items if url.startswith("m1/insights")]
-    assert "ig_reels_avg_watch_time" not in photo[0] and "ig_reels_avg_watch_time" in reel[0]
-    media = Media.get(Media.ig_media_id == "m2")
-    assert {m.metric for m in media.metrics} == set(insights.FEED_METRICS)
+    reels_only = [q for _, q in meta_ig.items if "ig_reels_avg_watch_time" in q.get("fields", "")]
+    assert [q["ids"] for q in reels_only] == ["m1"]  # the reel alone, in one ?ids= call
+    photo = Media.get(Media.ig_media_id == "m2")
+    reel = Media.get(Media.ig_media_id == "m1")
+    assert {m.metric for m in photo.metrics} == set(insights.FEED_METRICS)
+    assert {m.metric for m in reel.metrics} == set(insights.REELS_METRICS)
+
+
+def test_one_call_reads_profile_media_with_their_insights_and_stories(app, creator, client, meta_ig):
+    insights.refresh_account(client, linked_account(creator), now=NOW, runner=quick_runner(client))
+    paths = [urlsplit(url).path for url, _ in meta_ig.items]
+    assert not [p for p in paths if p.endswith(("/media", "/stories")) or p.startswith("m")]
+    # the account call, 30 days, 8 audience breakdowns, the reel's own metrics, the story's Insights
+    assert len(paths) == 1 + 30 + 8 + 1 + 1
+    assert len(meta_ig.posts) == 2  # the 39 calls that need nothing first, then the 2 they call for
+
+
+def test_a_post_refusing_its_insights_falls_back_to_reading_item_by_item(app, creator, client, meta_ig):
+    meta_ig.refuse_nested = True
+    account = linked_account(creator)
+    summary = insights.refresh_account(client, account, now=NOW, runner=quick_runner(client))
+    assert summary.refreshed == ["ava.creates"] and not summary.failed
+    assert {m.ig_media_id: m.metrics.count() for m in Media.select()} == {
+        "m1": len(insights.REELS_METRICS),
+        "m2": len(insights.FEED_METRICS),
+    }
+    assert SocialAccount.get_by_id(account.id).followers_count == 1234
+    asked = [urlsplit(url).path for url, _ in meta_ig.items]
+    assert "m1/insights" in asked and "m2/insights" in asked and f"{account.ig_user_id}/media" in asked
+
+
+def test_audience_is_read_once_a_day(app, creator, client, meta_ig):
+    account = linked_account(creator)
+    insights.refresh_account(client, account, now=NOW, runner=quick_runner(client))
+
+    def audience_calls(when):
+        meta_ig.items.clear()
+        fresh = SocialAccount.get_by_id(account.id)
+        insights.refresh_account(client, fresh, now=when, runner=quick_runner(client))
+        return [q for _, q in meta_ig.items if "breakdown" in q]
+
+    assert audience_calls(NOW + datetime.timedelta(hours=6)) == []
+    assert len(audience_calls(NOW + datetime.timedelta(hours=25))) == 8
+    assert AudienceSnapshot.select().count() == 8
 
 
 def test_every_call_carries_a_timeout_and_its_tokens_proof(app, creator, client, meta_ig, no_network):

@@ -381,7 +381,7 @@ def test_leo_verifies_leo_sketches_through_instagram_login(sandbox_server):
 
 
 def test_a_full_refresh_of_the_demo_creators_reads_their_figures_over_http(sandbox_server, tmp_path):
-    from portal import jobs
+    from portal import insights, jobs
     from portal.models import AccountMetric, AudienceSnapshot, Media, Story
 
     connect_business(sandbox_server, "Ava Chen", "ava.creates", "Gabriela Good")
@@ -394,13 +394,17 @@ def test_a_full_refresh_of_the_demo_creators_reads_their_figures_over_http(sandb
 
     assert sorted(summary.refreshed) == ["ava.creates", "nina.bakes", "priya.fit", "tiny.steps"]
     assert not summary.failed and not summary.broken
-    # 4 x 41 first calls (profile, 30 days, 8 audience, media, stories) fill 4 batches of 50;
-    # 48 media and a few story insights fill 2 more: 6 HTTP requests instead of about 220.
-    assert summary.http_requests == 6
+    # 4 x 39 first calls (the account with its media, their Insights and its stories; 30 days;
+    # 8 audience) fill 4 batches of 50; the reels' own metrics and the stories' Insights fill
+    # one more: 5 HTTP requests instead of about 220 one at a time.
+    assert summary.http_requests == 5
     ava, tiny = account("Ava Chen", "ava.creates"), account("Theo Small", "tiny.steps")
     views = AccountMetric.select().where((AccountMetric.account == ava) & (AccountMetric.metric == "views"))
     assert views.count() == 30 and all(row.value > 0 for row in views)
     assert Media.select().where(Media.account == ava).count() > 0
+    reels = Media.select().where((Media.account == ava) & (Media.media_product_type == "REELS"))
+    assert reels.count() > 0
+    assert all({m.metric for m in reel.metrics} == set(insights.REELS_METRICS) for reel in reels)
     stories = list(Story.select().where(Story.account == ava))
     assert stories and all(
         story.archived_file
