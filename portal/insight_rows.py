@@ -12,6 +12,7 @@ import os
 
 import requests
 
+from portal.db import database
 from portal.graph import GraphError
 from portal.models import (
     AccountMetric,
@@ -34,7 +35,6 @@ NO_AUDIENCE_ENGAGED = (
 NO_AUDIENCE = "Instagram gave no audience figures for this period (little or no recent activity)."
 FEW_VIEWERS = "Too few people viewed this story for Instagram to report its figures."
 DOWNLOAD_TIMEOUT = (3.05, 30)
-UPSERT_ROWS = 500  # rows per upsert statement, well inside SQLite's and psycopg's parameter limits
 
 
 def metric_value(item):
@@ -149,15 +149,25 @@ def write_audience(account, answers, now, followers):
 
 
 def upsert(model, rows, conflict_target, preserve):
-    """Insert rows, or give rows already there the new values of `preserve`: a statement per 500 rows.
+    """Insert rows, or give rows already there the new values of `preserve`; all rows alike.
 
-    One statement per row made writing a first refresh (about 280 rows an account) slower than
-    fetching it; every row of a statement has the same columns.
+    A statement per row made writing a first refresh (about 280 rows an account) slower than
+    fetching it, and peewee building one multi-row statement still cost more than the
+    database's work: so the statement is written once and the rows go through executemany.
     """
-    for start in range(0, len(rows), UPSERT_ROWS):
-        model.insert_many(rows[start : start + UPSERT_ROWS]).on_conflict(
-            conflict_target=conflict_target, preserve=preserve
-        ).execute()
+    if not rows:
+        return
+    fields = [model._meta.fields[name] for name in rows[0]]
+    columns = ", ".join(f'"{field.column_name}"' for field in fields)
+    values = ", ".join([database.obj.param] * len(fields))
+    target = ", ".join(f'"{field.column_name}"' for field in conflict_target)
+    update = ", ".join(f'"{f.column_name}" = EXCLUDED."{f.column_name}"' for f in preserve)
+    sql = (
+        f'INSERT INTO "{model._meta.table_name}" ({columns}) VALUES ({values}) '
+        f"ON CONFLICT ({target}) DO UPDATE SET {update}"
+    )
+    params = [[field.db_value(row[field.name]) for field in fields] for row in rows]
+    database.cursor().executemany(sql, params)
 
 
 def _metric_rows(owner_field, owner_id, answer, now):
