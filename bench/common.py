@@ -92,7 +92,8 @@ def make_app(url, base_url, **overrides):
 class Server:
     """The portal under gunicorn (several worker processes), as an operator runs it."""
 
-    def __init__(self, url, workers=2, threads=4, **overrides):
+    def __init__(self, url, workers=2, threads=4, log=None, **overrides):
+        self.log = log  # a file for gunicorn's and the portal's log lines (default: this terminal)
         self.port = free_port()
         self.base_url = f"http://127.0.0.1:{self.port}"
         self.url, self.workers, self.threads = url, workers, threads
@@ -117,7 +118,9 @@ class Server:
             "warning",
             f"portal:create_app('development', {arguments})",
         ]
-        self.process = subprocess.Popen(command, cwd=ROOT, start_new_session=True)
+        self.process = subprocess.Popen(
+            command, cwd=ROOT, start_new_session=True, stderr=self.log, stdout=self.log
+        )
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
