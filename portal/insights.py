@@ -8,6 +8,7 @@ leaves the previous figures as they were.
 
 import datetime
 import logging
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from peewee import fn
@@ -277,55 +278,74 @@ def finish_account(account, answers, now, summary, archive=None, mode=FULL):
 
 
 def refresh_many(client, accounts, *, now=None, runner=None, archive=None, chunk=CHUNK, mode=FULL):
-    """Refresh every account in the iterable (streamed in chunks) and return a Summary."""
+    """Refresh every account in the iterable (streamed in chunks) and return a Summary.
+
+    While one chunk's rows are written here, the next chunk's calls are in flight on a second
+    thread: waiting on Meta and writing overlap.
+    """
     now = now or utcnow()
     runner = runner or BatchRunner(client)
-    summary, batch = Summary(), []
+    summary = Summary()
     iterator = iter(accounts)
-    while True:
+
+    def fetch_next():
         batch = [account for _, account in zip(range(chunk), iterator, strict=False)]
-        if not batch:
-            break
-        try:
-            _refresh_chunk(batch, now, runner, summary, archive, mode)
-        except Throttled as throttled:
-            summary.throttled_until = throttled.until
-            summary.deferred += len(batch) + sum(1 for _ in iterator)
-            # Everyone waits: the limit is the app's (or the account's) and more calls prolong it.
-            SocialAccount.update(refresh_deferred_until=throttled.until).where(
-                SocialAccount.status == AccountStatus.LINKED
-            ).execute()
-            log.warning("Refresh stopped: %s; deferred until %s", throttled.reason, throttled.until)
-            break
+        return batch, (fetcher.submit(_fetch_chunk, batch, now, runner, mode) if batch else None)
+
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="refresh-fetch") as fetcher:
+        batch, fetching = fetch_next()
+        while fetching:
+            try:
+                tokens, answers = fetching.result()
+            except Throttled as throttled:
+                _defer_everyone(throttled, summary, len(batch) + sum(1 for _ in iterator))
+                break
+            done = batch
+            batch, fetching = fetch_next()
+            _write_chunk(done, tokens, answers, now, summary, archive, mode)
     summary.http_requests = runner.http_requests
     summary.graph_calls = runner.calls
     return summary
 
 
-def _refresh_chunk(batch, now, runner, summary, archive, mode):
-    tokens, calls = {}, []
+def _defer_everyone(throttled, summary, deferred):
+    summary.throttled_until = throttled.until
+    summary.deferred += deferred
+    # Everyone waits: the limit is the app's (or the account's) and more calls prolong it.
+    SocialAccount.update(refresh_deferred_until=throttled.until).where(
+        SocialAccount.status == AccountStatus.LINKED
+    ).execute()
+    log.warning("Refresh stopped: %s; deferred until %s", throttled.reason, throttled.until)
+
+
+def _fetch_chunk(batch, now, runner, mode):
+    """Plan and send a chunk's calls, round after round; return ({account id: token}, answers)."""
+    with database.connection_context():  # this thread's own connection, for planning's reads
+        tokens, calls = {}, []
+        for account in batch:
+            token = account_token(account)
+            if token:
+                tokens[account.id] = token
+                calls += first_calls(account, token, now, mode)
+        answers = runner.run(calls)
+        while True:  # a round per dependency: media and stories first, then their Insights
+            more = []
+            for account in batch:
+                if account.id in tokens:
+                    more += next_calls(account, tokens[account.id], answers)
+            if not more:
+                return tokens, answers
+            answers.update(runner.run(more))
+
+
+def _write_chunk(batch, tokens, answers, now, summary, archive, mode):
     for account in batch:
-        token = account_token(account)
-        if not token:
+        if account.id not in tokens:
             reason = "No stored access for this account: connect it again."
             SocialAccount.update(status=AccountStatus.LINK_BROKEN, last_error=reason).where(
                 SocialAccount.id == account.id
             ).execute()
             summary.broken[account.username] = reason
-            continue
-        tokens[account.id] = token
-        calls += first_calls(account, token, now, mode)
-    answers = runner.run(calls)
-    while True:  # a round per dependency: media and stories first, then their Insights
-        more = []
-        for account in batch:
-            if account.id in tokens:
-                more += next_calls(account, tokens[account.id], answers)
-        if not more:
-            break
-        answers.update(runner.run(more))
-    for account in batch:
-        if account.id not in tokens:
             continue
         try:
             finish_account(account, answers, now, summary, archive, mode)
