@@ -88,14 +88,28 @@ def _day_start(moment):
     return datetime.datetime.combine(moment.date(), datetime.time(), tzinfo=datetime.UTC)
 
 
-def days_to_fetch(account, now):
-    """Return the day starts to read: 30 days the first time, then what is new (and late)."""
-    latest = (
-        AccountMetric.select(AccountMetric.end_time)
-        .where(AccountMetric.account == account)
-        .order_by(AccountMetric.end_time.desc())
-        .scalar()
+def stored_state(account_ids):
+    """Return {account id: (end of its newest stored day, its oldest audience figures' time)}.
+
+    Two grouped queries for a whole chunk: what first_calls needs to know of each account.
+    """
+    latest = dict(
+        AccountMetric.select(AccountMetric.account, fn.MAX(AccountMetric.end_time))
+        .where(AccountMetric.account.in_(account_ids))
+        .group_by(AccountMetric.account)
+        .tuples()
     )
+    audience = dict(
+        AudienceSnapshot.select(AudienceSnapshot.account, fn.MIN(AudienceSnapshot.fetched_at))
+        .where(AudienceSnapshot.account.in_(account_ids))
+        .group_by(AudienceSnapshot.account)
+        .tuples()
+    )
+    return {i: (latest.get(i), audience.get(i)) for i in account_ids}
+
+
+def days_to_fetch(latest, now):
+    """Return the day starts to read: 30 days the first time, then what is new (and late)."""
     today = _day_start(now)
     if latest is None:
         first = today - datetime.timedelta(days=FIRST_REFRESH_DAYS - 1)
@@ -118,27 +132,24 @@ def account_token(account):
     return grant.user_token if grant is not None else None
 
 
-def audience_due(account, now):
-    """Tell whether the audience figures are missing or older than AUDIENCE_HOURS."""
-    oldest = (
-        AudienceSnapshot.select(fn.MIN(AudienceSnapshot.fetched_at))
-        .where(AudienceSnapshot.account == account)
-        .scalar()
-    )
-    return oldest is None or oldest <= now - datetime.timedelta(hours=AUDIENCE_HOURS)
+def audience_due(fetched_at, now):
+    """Tell whether the audience figures (the oldest fetched at fetched_at) are missing or a day old."""
+    return fetched_at is None or fetched_at <= now - datetime.timedelta(hours=AUDIENCE_HOURS)
 
 
-def first_calls(account, token, now, mode=FULL):
+def first_calls(account, token, now, mode=FULL, state=None):
     """Plan the calls that need nothing but the account: the account itself, its days and audience.
 
     The account call asks, by field expansion, for the profile, the recent media with their
     Insights, and the live stories: one call where item-by-item reading takes fourteen.
+    state is the account's stored_state, when the caller read it for a whole chunk.
     """
     ig, a = account.ig_user_id, account.id
     if mode == STORIES:
         return [Call((a, "stories"), f"{ig}/stories", {"fields": STORY_FIELDS}, token)]
+    latest, audience_fetched = state or stored_state([a])[a]
     calls = [Call((a, "account"), ig, {"fields": ACCOUNT_FIELDS}, token)]
-    for day in days_to_fetch(account, now):
+    for day in days_to_fetch(latest, now):
         params = {
             "metric": ",".join(ACCOUNT_METRICS),
             "period": "day",
@@ -147,7 +158,7 @@ def first_calls(account, token, now, mode=FULL):
             "until": int((day + datetime.timedelta(days=1)).timestamp()),
         }
         calls.append(Call((a, "day", day), f"{ig}/insights", params, token))
-    if audience_due(account, now):
+    if audience_due(audience_fetched, now):
         for metric in DEMOGRAPHIC_METRICS:
             for breakdown in BREAKDOWNS:
                 params = {
@@ -322,11 +333,12 @@ def _fetch_chunk(batch, now, runner, mode):
     """Plan and send a chunk's calls, round after round; return ({account id: token}, answers)."""
     with database.connection_context():  # this thread's own connection, for planning's reads
         tokens, calls = {}, []
+        state = stored_state([account.id for account in batch]) if mode == FULL else {}
         for account in batch:
             token = account_token(account)
             if token:
                 tokens[account.id] = token
-                calls += first_calls(account, token, now, mode)
+                calls += first_calls(account, token, now, mode, state.get(account.id))
         answers = runner.run(calls)
         while True:  # a round per dependency: media and stories first, then their Insights
             more = []
