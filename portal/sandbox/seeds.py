@@ -5,6 +5,7 @@ from account to account and from day to day; seeding a hash with (account, metri
 gives exactly that, with no state to keep.
 """
 
+import functools
 import hashlib
 import time
 
@@ -17,6 +18,7 @@ def now():
     return int(time.time())
 
 
+@functools.lru_cache(maxsize=1 << 16)  # a Graph answer asks the same few thousand numbers again and again
 def fraction(*parts):
     """Return a number in [0, 1) fixed by the parts."""
     digest = hashlib.sha256("|".join(str(part) for part in parts).encode()).digest()
