@@ -62,12 +62,26 @@ def _v5_compliance(migrator):
     return [migrator.add_column("social_account", "revoked_at", UTCDateTimeField(null=True))]
 
 
+def _v6_creator_list_indexes(migrator):
+    # Each creators list view ordered every creator by LOWER(name) and scanned every account for
+    # grants whose data access ends soon; these indexes let it read only the rows it shows.
+    # IF NOT EXISTS: _v3_meta_grants creates meta_grant from the current model, index included.
+    return [
+        migrator.sql('CREATE INDEX IF NOT EXISTS "creator_lower_name_id" ON "creator" (LOWER("name"), "id")'),
+        migrator.sql(
+            'CREATE INDEX IF NOT EXISTS "metagrant_data_access_expires_at" '
+            'ON "meta_grant" ("data_access_expires_at")'
+        ),
+    ]
+
+
 # (version, step); version 1 is the first released schema.
 STEPS = [
     (2, _v2_reusable_links_and_session_versions),
     (3, _v3_meta_grants),
     (4, _v4_insights),
     (5, _v5_compliance),
+    (6, _v6_creator_list_indexes),
 ]
 LATEST = STEPS[-1][0] if STEPS else 1
 
