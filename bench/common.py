@@ -54,7 +54,7 @@ def database_url(url=None):
     if url:
         if url.startswith("sqlite"):
             raise SystemExit("--database-url is for PostgreSQL; SQLite runs use a fresh temporary file.")
-        database = db.open_database(url)
+        database = db.open_database(url, pooled=False)
         database.execute_sql("DROP SCHEMA public CASCADE")
         database.execute_sql("CREATE SCHEMA public")
         database.close()

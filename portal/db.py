@@ -22,17 +22,30 @@ def utcnow():
     return datetime.datetime.now(datetime.UTC)
 
 
-def open_database(url):
-    """Open the database named by a peewee db_url, with the portal's connection settings."""
+# PostgreSQL connections are pooled per process: opening one (a server process and a login)
+# cost more than serving a whole page. Idle ones close after stale_timeout seconds; a request
+# waits up to timeout seconds for one when all are busy.
+POSTGRES_POOL = {"max_connections": 32, "stale_timeout": 300, "timeout": 10}
+
+
+def open_database(url, pooled=True):
+    """Open the database named by a peewee db_url, with the portal's connection settings.
+
+    pooled=False gives PostgreSQL a plain connection, for one that must really close (a lock's).
+    """
     if url.startswith("sqlite"):
-        db = connect(url, pragmas=SQLITE_PRAGMAS, timeout=15)
-    else:
-        db = connect(url)
-    return db
+        return connect(url, pragmas=SQLITE_PRAGMAS, timeout=15)
+    scheme, _, rest = url.partition("://")
+    if pooled and scheme in ("postgres", "postgresql"):
+        return connect(f"{scheme}+pool://{rest}", **POSTGRES_POOL)
+    return connect(url)
 
 
 def bind_database(url):
     """Point the deferred database at the database named by url, and return it."""
+    previous = database.obj
+    if previous is not None and hasattr(previous, "close_idle"):
+        previous.close_idle()  # rebinding (tests do, per app) must not strand a pool's connections
     db = open_database(url)
     database.initialize(db)
     return db

@@ -90,7 +90,7 @@ class AdvisoryLock:
 
     def acquire(self):
         """Take the lock without waiting; return False if another process holds it."""
-        db = open_database(self.url)
+        db = open_database(self.url, pooled=False)  # its close must end the session and the lock
         db.connect()
         if db.execute_sql("SELECT pg_try_advisory_lock(%s)", (self.KEY,)).fetchone()[0]:
             self._db = db

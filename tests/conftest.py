@@ -29,7 +29,7 @@ def fresh_database():
     """Give each test an empty database: a new SQLite file by default, an emptied schema on PostgreSQL."""
     url = os.environ.get("PORTAL_TEST_DATABASE_URL", "")
     if url.startswith("postgres"):
-        database = db.open_database(url)
+        database = db.open_database(url, pooled=False)
         database.execute_sql("DROP SCHEMA public CASCADE")
         database.execute_sql("CREATE SCHEMA public")
         database.close()
