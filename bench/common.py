@@ -6,6 +6,7 @@ The database is a fresh SQLite file in a temporary folder unless --database-url 
 PostgreSQL database, whose public schema is EMPTIED first (use one kept for benchmarks).
 """
 
+import argparse
 import contextlib
 import math
 import os
@@ -140,6 +141,19 @@ class Server:
             except subprocess.TimeoutExpired:
                 os.killpg(self.process.pid, signal.SIGKILL)
                 self.process.wait()
+
+
+def arguments(doc, refresh=False):
+    """Return the bench's argument parser: --help shows the script's docstring; --database-url always.
+
+    refresh=True adds what the refresh benchmarks share: --accounts and --latency-ms.
+    """
+    parser = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--database-url", help="a PostgreSQL database to use (EMPTIED first)")
+    if refresh:
+        parser.add_argument("--accounts", type=int, default=2000, help="linked accounts (default 2000)")
+        parser.add_argument("--latency-ms", type=int, default=50, help="Graph round trip, ms (default 50)")
+    return parser
 
 
 def percentile(values, fraction):

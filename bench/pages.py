@@ -15,7 +15,6 @@ per page with 100 creators as with --creators (counted in this process, on two f
 The load generator runs on the same machine as the server: both share its CPUs.
 """
 
-import argparse
 import collections
 import contextlib
 import os
@@ -282,9 +281,7 @@ def print_statements(small, large, creators):
 
 
 def main():
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+    parser = common.arguments(__doc__)
     parser.add_argument("--creators", type=int, default=10000, help="creators seeded (default 10000)")
     parser.add_argument("--handles-per-creator", type=int, default=3, help="handles per creator (default 3)")
     parser.add_argument(
@@ -294,7 +291,6 @@ def main():
     parser.add_argument("--seconds", type=float, default=10, help="measured seconds per page (default 10)")
     parser.add_argument("--workers", type=int, default=2, help="gunicorn workers (default 2)")
     parser.add_argument("--threads", type=int, default=4, help="gunicorn threads per worker (default 4)")
-    parser.add_argument("--database-url", help="a PostgreSQL database to use (EMPTIED first)")
     args = parser.parse_args()
     n, handles = args.creators, args.handles_per_creator
     linked = min(args.linked, n)

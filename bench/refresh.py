@@ -10,7 +10,6 @@ one (the new days only). The naive loop is timed on --naive-accounts accounts an
 --accounts: one call at a time shares nothing between accounts, so its time grows linearly.
 """
 
-import argparse
 import math
 import tempfile
 import time
@@ -81,13 +80,8 @@ def run_refresh(app, count, naive, archive):
 
 
 def main():
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument("--accounts", type=int, default=2000, help="linked accounts (default 2000)")
-    parser.add_argument("--latency-ms", type=int, default=50, help="Graph round-trip latency (default 50)")
+    parser = common.arguments(__doc__, refresh=True)
     parser.add_argument("--naive-accounts", type=int, default=50, help="accounts the naive loop is timed on")
-    parser.add_argument("--database-url", help="a PostgreSQL database to use (EMPTIED first)")
     parser.add_argument("--sandbox-workers", type=int, default=2, help="gunicorn workers for the fake Meta")
     args = parser.parse_args()
     n, latency = args.accounts, args.latency_ms / 1000

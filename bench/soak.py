@@ -9,7 +9,6 @@ request, no "database is locked" anywhere in the logs, every account refreshed, 
 table holding exactly the figures the simulated Meta sent.
 """
 
-import argparse
 import collections
 import logging
 import multiprocessing
@@ -148,13 +147,8 @@ def soak(args, work):
 
 
 def main():
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument("--accounts", type=int, default=2000, help="linked accounts (default 2000)")
+    parser = common.arguments(__doc__, refresh=True)
     parser.add_argument("--clients", type=int, default=200, help="concurrent page clients (default 200)")
-    parser.add_argument("--latency-ms", type=int, default=50, help="Graph round-trip latency (default 50)")
-    parser.add_argument("--database-url", help="a PostgreSQL database to use (EMPTIED first)")
     args = parser.parse_args()
     print(f"Machine: {common.machine()}")
     kind = "PostgreSQL" if args.database_url else "SQLite"
