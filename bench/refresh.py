@@ -15,12 +15,13 @@ import tempfile
 import time
 
 from bench import common, seed
-from portal import insights, jobs
 from portal.db import database, utcnow
 from portal.graph import GraphError, facebook_graph
-from portal.graph_batch import BATCH_SIZE, CONNECTIONS
+from portal.graph.batch import BATCH_SIZE, CONNECTIONS
+from portal.insights import refresh as insights
 from portal.models import SocialAccount
 from portal.models.insights import AccountMetric, AudienceSnapshot, Media, MediaMetric, Story, StoryMetric
+from portal.scheduler import jobs
 
 
 def row_counts():

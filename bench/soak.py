@@ -20,12 +20,13 @@ import time
 import requests
 
 from bench import common, seed
-from portal import insights, jobs
 from portal.db import database
 from portal.graph import GraphError
-from portal.insight_rows import metric_value
+from portal.insights import refresh as insights
+from portal.insights.rows import metric_value
 from portal.models import Creator
 from portal.models.insights import AccountMetric, AudienceSnapshot, Media, MediaMetric, Story, StoryMetric
+from portal.scheduler import jobs
 
 LOCKED = "database is locked"
 

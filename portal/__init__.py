@@ -9,7 +9,7 @@ from flask.globals import request_ctx
 from config import config_name_from_env, configs
 from portal import crypto, db, redaction
 from portal.extensions import csrf, limiter, login_manager
-from portal.oauth import init_oauth
+from portal.graph.oauth import provider_settings
 from portal.security import HTMX_INTEGRITY, HTMX_URL, add_security_headers
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -35,12 +35,14 @@ def create_app(config_name=None, **overrides):
     app.config["CONFIG_NAME"] = name
     app.config.update(overrides)
     check_config(app)
+    use_instance_folder(app)
     redaction.install()
     register_database(app)
     register_extensions(app)
     register_blueprints(app)
     register_error_handlers(app)
     register_hooks(app)
+    register_template_helpers(app)
     register_commands(app)
     register_proxy(app)
     return app
@@ -80,14 +82,18 @@ def check_config(app):
         raise ConfigurationError(str(exc)) from exc
 
 
+def use_instance_folder(app):
+    """Keep the database and archived story files under instance/ unless settings name other places."""
+    if not app.config.get("DATABASE_URL"):
+        os.makedirs(app.instance_path, exist_ok=True)
+        app.config["DATABASE_URL"] = "sqlite:///" + os.path.join(app.instance_path, "portal.sqlite3")
+    if not app.config.get("STORY_ARCHIVE"):  # made when the first story file is saved
+        app.config["STORY_ARCHIVE"] = os.path.join(app.instance_path, "stories")
+
+
 def register_database(app):
     """Bind the deferred database and open one connection per request."""
-    url = app.config.get("DATABASE_URL")
-    if not url:
-        os.makedirs(app.instance_path, exist_ok=True)
-        url = "sqlite:///" + os.path.join(app.instance_path, "portal.sqlite3")
-        app.config["DATABASE_URL"] = url
-    app.extensions["database"] = db.bind_database(url)
+    app.extensions["database"] = db.bind_database(app.config["DATABASE_URL"])
 
     @app.before_request
     def open_connection():
@@ -104,7 +110,7 @@ def register_extensions(app):
     csrf.init_app(app)
     limiter.init_app(app)
     login_manager.init_app(app)
-    init_oauth(app)
+    register_oauth(app)
     login_manager.login_view = "staff.login"
     login_manager.login_message = "Please sign in to see that page."
     login_manager.login_message_category = "info"
@@ -113,6 +119,15 @@ def register_extensions(app):
 
     login_manager.user_loader(load_staff)
     login_manager.unauthorized_handler(unauthorized)
+
+
+def register_oauth(app):
+    """Register Facebook Login and Instagram Login on an Authlib registry of this app's own."""
+    from authlib.integrations.flask_client import OAuth
+
+    registry = OAuth(app)
+    for name, settings in provider_settings(app.config).items():
+        registry.register(name, **settings)
 
 
 def register_blueprints(app):
@@ -182,6 +197,12 @@ def register_hooks(app):
     def secure_headers(response):
         return add_security_headers(response, https=https)
 
+
+def register_template_helpers(app):
+    """Give every template the values, chart drawers and words in plain language it uses."""
+    from portal.compliance import ledger
+    from portal.insights import charts, figures
+
     @app.context_processor
     def template_globals():
         return {
@@ -190,6 +211,16 @@ def register_hooks(app):
             "htmx_integrity": HTMX_INTEGRITY,
             "sandbox": app.config["SANDBOX"],
         }
+
+    app.add_template_global(charts.time_series, "time_series_chart")
+    app.add_template_global(charts.bars, "bar_chart")
+    app.add_template_global(db.utcnow, "utcnow")
+    app.add_template_global(ledger.details_words, "details_words")
+    app.add_template_filter(figures.format_seconds, "watch_seconds")
+    app.add_template_filter(figures.format_duration, "watch_duration")
+    app.add_template_filter(figures.metric_day, "metric_day")
+    app.add_template_filter(ledger.action_words, "action_words")
+    app.add_template_filter(ledger.actor_words, "actor_words")
 
 
 def register_commands(app):

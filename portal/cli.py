@@ -63,7 +63,7 @@ def register(app):
     @app.cli.command("refresh-insights")
     def refresh_insights():
         """Refresh every linked account with scheduled refresh on, now, and print a summary."""
-        from portal import jobs
+        from portal.scheduler import jobs
 
         logging.basicConfig(level=logging.WARNING)
         summary = jobs.refresh_all(app)
@@ -74,7 +74,7 @@ def register(app):
     @app.cli.command("rotate-token-keys")
     def rotate_token_keys():
         """Re-encrypt every stored token under the first key of PORTAL_TOKEN_KEYS."""
-        from portal.key_rotation import rotate_all
+        from portal.compliance.key_rotation import rotate_all
 
         rotated, unreadable = rotate_all()
         click.echo(f"Re-encrypted {rotated} stored values under the first key of PORTAL_TOKEN_KEYS.")

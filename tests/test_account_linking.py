@@ -2,7 +2,8 @@
 
 import datetime
 
-from portal.account_linking import (
+from portal.connections.discovery import LinkProblem, Problem
+from portal.connections.linking import (
     complete_facebook_login,
     link_chosen,
     record_verification,
@@ -10,13 +11,12 @@ from portal.account_linking import (
     unlink,
 )
 from portal.db import database, utcnow
-from portal.discovery import LinkProblem, Problem
 from portal.models import (
     MODELS,
     AccountMetric,
     AccountStatus,
-    AuditEvent,
     Creator,
+    LedgerEntry,
     MetaGrant,
     ProfileSnapshot,
     SocialAccount,
@@ -379,8 +379,9 @@ def test_unlink_with_delete_data_clears_the_figures(app, creator, graph_client, 
 
 
 def test_adding_with_nothing_reachable_explains_instead_of_an_empty_choice(app, creator, monkeypatch):
-    from portal import account_linking, discovery
-    from portal.discovery import Discovery, Grant, LinkProblem
+    from portal.connections import discovery
+    from portal.connections import linking as account_linking
+    from portal.connections.discovery import Discovery, Grant, LinkProblem
     from portal.models import MetaGrant
 
     grant = Grant("1", "Portia", "EAAlong", None, None, set(discovery.REQUIRED_SCOPES), set(), {"555"})
@@ -400,7 +401,7 @@ def test_adding_with_nothing_reachable_explains_instead_of_an_empty_choice(app, 
 def test_unlink_and_delete_my_data_removes_every_figure_and_archived_file(app, creator, tmp_path):
     import datetime
 
-    from portal import account_linking
+    from portal.connections import linking as account_linking
     from portal.models import (
         AccountMetric,
         AudienceSnapshot,
@@ -473,6 +474,5 @@ def test_relinking_a_broken_account_keeps_its_history(app, creator, graph_client
     ) == history
     assert len(history[0]) == len(history[1]) == 7
     assert all(row.account_id == account.id for row in AccountMetric.select())
-    assert (
-        AuditEvent.select().where(AuditEvent.action == "linked", AuditEvent.account == account).count() == 2
-    )
+    linked = LedgerEntry.select().where(LedgerEntry.action == "linked", LedgerEntry.account == account)
+    assert linked.count() == 2

@@ -11,7 +11,7 @@ import pytest
 from playwright.sync_api import expect
 
 from portal.db import utcnow
-from portal.models import AccountStatus, AuditEvent, Creator, MetaGrant, SocialAccount
+from portal.models import AccountStatus, Creator, LedgerEntry, MetaGrant, SocialAccount
 
 pytestmark = [pytest.mark.browser, pytest.mark.live_http]
 
@@ -24,9 +24,9 @@ def seed_ledger():
     bo = Creator.create(name="Bo Lindqvist")
     account = SocialAccount.add_handle(ava, "ava.creates")
     staff = "staff:admin@example.com"
-    AuditEvent.record("invited", staff, creator=ava, name="Ava Chen")
-    AuditEvent.record("invited", staff, creator=bo, name="Bo Lindqvist")
-    AuditEvent.record(
+    LedgerEntry.record("invited", staff, creator=ava, name="Ava Chen")
+    LedgerEntry.record("invited", staff, creator=bo, name="Bo Lindqvist")
+    LedgerEntry.record(
         "linked",
         "facebook:10158812345678901 Gabriela Good",
         creator=ava,
@@ -36,7 +36,7 @@ def seed_ledger():
         scopes=SCOPES.split(","),
         role="Admin",
     )
-    AuditEvent.record("refresh_disabled", staff, creator=ava, account=account)
+    LedgerEntry.record("refresh_disabled", staff, creator=ava, account=account)
 
 
 def test_the_ledger_filter_swaps_the_results_in_place(browser_session):

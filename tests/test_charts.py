@@ -4,7 +4,7 @@ import datetime
 import re
 from html.parser import HTMLParser
 
-from portal import charts
+from portal.insights import charts
 
 DAYS = [datetime.date(2026, 11, 1) + datetime.timedelta(days=n) for n in range(6)]
 

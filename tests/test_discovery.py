@@ -5,7 +5,15 @@ from urllib.parse import parse_qs
 
 import pytest
 
-from portal.discovery import REQUIRED_SCOPES, Discovery, Grant, LinkProblem, Problem, discover, read_grant
+from portal.connections.discovery import (
+    REQUIRED_SCOPES,
+    Discovery,
+    Grant,
+    LinkProblem,
+    Problem,
+    discover,
+    read_grant,
+)
 from portal.graph import GraphError
 
 

@@ -1,6 +1,6 @@
 import pytest
 
-from portal.handles import InvalidHandle, normalise_handle
+from portal.connections.handles import InvalidHandle, normalise_handle
 
 
 @pytest.mark.parametrize(

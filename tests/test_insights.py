@@ -10,9 +10,9 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 import requests
 
-from portal import insights
 from portal.graph import GraphClient
-from portal.graph_batch import Backoff, BatchRunner
+from portal.graph.batch import Backoff, BatchRunner
+from portal.insights import refresh as insights
 from portal.models import (
     AccountMetric,
     AccountStatus,
@@ -420,7 +420,7 @@ def test_a_crash_while_writing_keeps_the_previous_figures_and_token(
     def crash(*args):
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(insights.insight_rows, "write_stories", crash)
+    monkeypatch.setattr(insights.rows, "write_stories", crash)
     meta_ig.followers = 999
     later = NOW + datetime.timedelta(days=1)
     summary = insights.refresh_account(

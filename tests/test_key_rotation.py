@@ -1,5 +1,5 @@
 from portal import crypto, db
-from portal.key_rotation import rotate_all
+from portal.compliance.key_rotation import rotate_all
 from portal.models import Creator, MetaGrant, SocialAccount
 
 OLD = crypto.generate_key()

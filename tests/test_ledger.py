@@ -7,10 +7,10 @@ from test_linking_login import CODE, ava, come_back, connect_business, connect_p
 from test_staff_accounts import GRAPH_BATCH, FakeMeta, account_url, link, post, signed_in
 
 from portal import db
-from portal.account_linking import complete_facebook_login, link_chosen, record_verification
+from portal.connections.discovery import LinkProblem
+from portal.connections.linking import complete_facebook_login, link_chosen, record_verification
 from portal.db import utcnow
-from portal.discovery import LinkProblem
-from portal.models import AuditEvent, Creator, MetaGrant, SocialAccount
+from portal.models import Creator, LedgerEntry, MetaGrant, SocialAccount
 
 HX = {"HX-Request": "true"}
 ADMIN = "staff:admin@example.com"
@@ -19,9 +19,9 @@ NEW_STAFF_PASSWORD = "a brand new staff password 42"
 
 def entries(action=None):
     """Return the ledger's entries, oldest first (of one action if given)."""
-    query = AuditEvent.select().order_by(AuditEvent.id)
+    query = LedgerEntry.select().order_by(LedgerEntry.id)
     if action:
-        query = query.where(AuditEvent.action == action)
+        query = query.where(LedgerEntry.action == action)
     return list(query)
 
 
@@ -36,8 +36,8 @@ def plain(html):
 
 
 def record_at(action, moment, creator=None, **details):
-    event = AuditEvent.record(action, ADMIN, creator=creator, **details)
-    AuditEvent.update(at=moment).where(AuditEvent.id == event.id).execute()
+    event = LedgerEntry.record(action, ADMIN, creator=creator, **details)
+    LedgerEntry.update(at=moment).where(LedgerEntry.id == event.id).execute()
     return event
 
 
@@ -237,7 +237,7 @@ def test_no_token_code_state_password_or_link_is_ever_recorded(
 
 def test_a_token_inside_a_message_is_redacted_before_it_is_recorded(app):
     reason = "Graph said: GET /v27.0/me?access_token=EAAleakyToken123&fields=id failed"
-    AuditEvent.record("refreshed", ADMIN, outcome="failed", reason=reason)
+    LedgerEntry.record("refreshed", ADMIN, outcome="failed", reason=reason)
     stored = repr(db.database.execute_sql("SELECT * FROM audit_event").fetchall())
     assert "EAAleakyToken123" not in stored
     assert only("refreshed").detail_items["reason"] == (
@@ -260,7 +260,7 @@ def test_the_ledger_page_and_its_swap(staff_client, creator):
     account = ava(creator)
     actor = "facebook:1015 Gabriela Good"
     details = {"page_name": "Ava Chen Creates", "scopes": scopes, "role": "Admin"}
-    AuditEvent.record("linked", actor, creator=creator, account=account, **details)
+    LedgerEntry.record("linked", actor, creator=creator, account=account, **details)
     page = staff_client.get("/audit")
     html = page.get_data(as_text=True)
     assert page.status_code == 200 and "<html" in html and "HX-Request" in page.headers["Vary"]
@@ -326,10 +326,10 @@ def test_the_ledger_pages_by_fifty_and_the_pager_keeps_the_filter(staff_client, 
 def test_a_page_of_the_ledger_is_one_query_whatever_its_length(app, creator, count_queries):
     for n in range(30):
         account = SocialAccount.add_handle(creator, f"handle.{n}")
-        AuditEvent.record("refresh_enabled", ADMIN, creator=creator, account=account)
-    AuditEvent.record("signed_in", ADMIN)
+        LedgerEntry.record("refresh_enabled", ADMIN, creator=creator, account=account)
+    LedgerEntry.record("signed_in", ADMIN)
     with count_queries() as statements:
-        page = AuditEvent.search(page=1, per_page=50)
+        page = LedgerEntry.search(page=1, per_page=50)
         names = [
             (e.creator.name if e.creator else None, e.account.username if e.account else None)
             for e in page.items

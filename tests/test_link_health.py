@@ -3,7 +3,8 @@
 import datetime
 import re
 
-from portal import db, health
+from portal import db
+from portal.connections import link_health as health
 from portal.db import utcnow
 from portal.models import (
     AccountMetric,

@@ -9,8 +9,8 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 import requests
 
-from portal.discovery import LinkProblem
-from portal.models import AccountStatus, AuditEvent, Creator, MetaGrant, SocialAccount
+from portal.connections.discovery import LinkProblem
+from portal.models import AccountStatus, Creator, LedgerEntry, MetaGrant, SocialAccount
 
 FACEBOOK_CALLBACK = "https://portal.example/link/facebook/callback"
 INSTAGRAM_CALLBACK = "https://portal.example/link/instagram/callback"
@@ -74,10 +74,10 @@ def session_of(app, browser):
 
 def only_the_failure_noted(rows_before, rows_after, code):
     """Assert a failed login changed nothing but one ledger entry: link_failed with its problem code."""
-    ledger_before, ledger_after = rows_before.pop("AuditEvent"), rows_after.pop("AuditEvent")
+    ledger_before, ledger_after = rows_before.pop("LedgerEntry"), rows_after.pop("LedgerEntry")
     assert rows_after == rows_before
     assert len(ledger_after) == len(ledger_before) + 1
-    event = AuditEvent.select().order_by(AuditEvent.id.desc()).get()
+    event = LedgerEntry.select().order_by(LedgerEntry.id.desc()).get()
     assert (event.action, event.detail_items) == ("link_failed", {"problem": code})
 
 

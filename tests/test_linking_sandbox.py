@@ -13,10 +13,10 @@ from urllib.parse import parse_qs, urljoin, urlsplit
 import pytest
 import requests
 
+from portal.connections.discovery import REQUIRED_SCOPES
 from portal.db import database
-from portal.discovery import REQUIRED_SCOPES
+from portal.graph.oauth import FACEBOOK_SCOPES
 from portal.models import AccountStatus, Creator, MetaGrant, SocialAccount
-from portal.oauth import FACEBOOK_SCOPES
 from portal.sandbox import people, tokens
 
 pytestmark = pytest.mark.live_http
@@ -381,8 +381,9 @@ def test_leo_verifies_leo_sketches_through_instagram_login(sandbox_server):
 
 
 def test_a_full_refresh_of_the_demo_creators_reads_their_figures_over_http(sandbox_server, tmp_path):
-    from portal import insights, jobs
+    from portal.insights import refresh as insights
     from portal.models import AccountMetric, AudienceSnapshot, Media, Story
+    from portal.scheduler import jobs
 
     connect_business(sandbox_server, "Ava Chen", "ava.creates", "Gabriela Good")
     connect_business(sandbox_server, "Theo Small", "tiny.steps", "Gabriela Good")
@@ -427,8 +428,8 @@ def test_no_issued_token_is_readable_anywhere_after_a_full_journey(
     """Tokens the sandbox issued must not appear in the database, cookies, pages or logs."""
     import logging
 
-    from portal import jobs
     from portal.cli import DEMO_EMAIL, DEMO_PASSWORD
+    from portal.scheduler import jobs
 
     issued = []
     real_issue = tokens.issue

@@ -13,14 +13,14 @@ from hypothesis import strategies as st
 
 from portal import redaction
 from portal.db import utcnow
-from portal.meta.signed_request import InvalidSignedRequest, parse_signed_request
+from portal.graph.signatures import InvalidSignedRequest, parse_signed_request
 from portal.models import (
     AccountMetric,
     AccountStatus,
     AudienceSnapshot,
-    AuditEvent,
     Creator,
     DeletionRequest,
+    LedgerEntry,
     Media,
     MediaMetric,
     MetaGrant,
@@ -119,7 +119,7 @@ def ava(meta_callbacks_app, creator, tmp_path):
         user_token="EAAuserTokenPending",
         candidates="[]",
     )
-    AuditEvent.record("linked", f"facebook:{HELPER_ID} {HELPER_NAME}", creator=creator, account=accounts[0])
+    LedgerEntry.record("linked", f"facebook:{HELPER_ID} {HELPER_NAME}", creator=creator, account=accounts[0])
     return grant, accounts, archive
 
 
@@ -172,7 +172,7 @@ def test_signed_request_valid_with_instagram_secret(meta_callbacks_app, creator)
     assert client.post("/meta/deauthorize", data={"signed_request": text}).status_code == 200
 
     assert SocialAccount.get_by_id(account.id).status == AccountStatus.REVOKED
-    event = AuditEvent.get(AuditEvent.action == "deauthorized")
+    event = LedgerEntry.get(LedgerEntry.action == "deauthorized")
     assert (event.actor, event.account_id) == ("meta", account.id)
     assert event.detail_items == {"provider": "instagram"}
 
@@ -267,7 +267,7 @@ def test_deauthorize_disables_token_immediately(meta_callbacks_app, ava, ben, db
     assert Story.select().where(Story.account.in_([a.id for a in accounts])).count() == 2
     assert archive.exists()
     assert MetaGrant.get_by_id(ben[0].id).user_token == f"EAAuserToken{OTHER_ID}"
-    events = AuditEvent.select().where(AuditEvent.action == "deauthorized")
+    events = LedgerEntry.select().where(LedgerEntry.action == "deauthorized")
     assert sorted((e.actor, e.account_id) for e in events) == [("meta", a.id) for a in accounts]
 
     settled = db_rows()
@@ -363,7 +363,7 @@ def test_data_deletion_purges_only_that_user(meta_callbacks_app, ava, ben, db_ro
     assert [r for r in after["SocialAccount"] if r[0] in ben_ids] == [
         r for r in before["SocialAccount"] if r[0] in ben_ids
     ]
-    audit = AuditEvent.get(AuditEvent.action == "data_deletion")
+    audit = LedgerEntry.get(LedgerEntry.action == "data_deletion")
     assert (audit.actor, audit.creator_id, audit.account_id) == ("meta", None, None)
     assert audit.detail_items == {"code": code, "accounts": 2, "grants": 2}
     deletion = DeletionRequest.get(DeletionRequest.confirmation_code == code)

@@ -12,8 +12,8 @@ from portal.models import (
     AccountMetric,
     AccountStatus,
     AudienceSnapshot,
-    AuditEvent,
     Creator,
+    LedgerEntry,
     Media,
     MediaMetric,
     MetaGrant,
@@ -117,9 +117,9 @@ def add_figures(account, days, items, breakdowns):
 
 def record(action, creator, account=None, hours_ago=0):
     """Add a ledger entry about the creator (and account) dated `hours_ago` hours ago."""
-    event = AuditEvent.record(action, ACTOR, creator=creator, account=account, reason="test")
+    event = LedgerEntry.record(action, ACTOR, creator=creator, account=account, reason="test")
     moment = utcnow() - datetime.timedelta(hours=hours_ago)
-    AuditEvent.update(at=moment).where(AuditEvent.id == event.id).execute()
+    LedgerEntry.update(at=moment).where(LedgerEntry.id == event.id).execute()
 
 
 def build_small():

@@ -52,14 +52,15 @@ def test_build_scheduler_registers_the_documented_jobs(app):
     assert jobs["capture-stories"].trigger.interval.total_seconds() == 3600
     assert jobs["check-grants"].trigger.interval.days == 1
     for job in jobs.values():
-        assert job.func.__module__ == "portal.jobs"  # importable module-level callables
+        assert job.func.__module__ == "portal.scheduler.jobs"  # importable module-level callables
     # Not started, the jobs wait to be added with the scheduler's defaults (coalesce, one instance).
     assert all(replace for _, _, replace in scheduler._pending_jobs)
     assert scheduler._job_defaults == JOB_DEFAULTS
 
 
 def test_a_job_in_a_worker_thread_closes_its_database_connection(app):
-    from portal import db, jobs
+    from portal import db
+    from portal.scheduler import jobs
 
     seen = {}
 
@@ -76,8 +77,8 @@ def test_a_job_in_a_worker_thread_closes_its_database_connection(app):
 def test_retention_purge_deletes_only_figures_of_accounts_revoked_long_ago(app, creator):
     import datetime
 
-    from portal import jobs
-    from portal.models import AccountStatus, AuditEvent, ProfileSnapshot, SocialAccount
+    from portal.models import AccountStatus, LedgerEntry, ProfileSnapshot, SocialAccount
+    from portal.scheduler import jobs
 
     now = datetime.datetime(2026, 11, 29, tzinfo=datetime.UTC)
     old = creator.accounts().get()
@@ -91,10 +92,10 @@ def test_retention_purge_deletes_only_figures_of_accounts_revoked_long_ago(app, 
     assert jobs.purge_revoked(app, now=now) == 1
     assert ProfileSnapshot.select().where(ProfileSnapshot.account == old).count() == 0
     assert ProfileSnapshot.select().where(ProfileSnapshot.account == recent).count() == 1
-    event = AuditEvent.get(AuditEvent.action == "retention_purge")
+    event = LedgerEntry.get(LedgerEntry.action == "retention_purge")
     assert event.account_id == old.id and "5" not in event.details  # counts only, no figures
     assert jobs.purge_revoked(app, now=now) == 0  # nothing left: no second entry
-    assert AuditEvent.select().where(AuditEvent.action == "retention_purge").count() == 1
+    assert LedgerEntry.select().where(LedgerEntry.action == "retention_purge").count() == 1
 
 
 def test_a_second_scheduler_process_stands_by_and_takes_over(make_app, tmp_path):

@@ -7,8 +7,8 @@ import json
 import re
 from urllib.parse import parse_qs, urlsplit
 
-from portal import figures
 from portal.db import utcnow
+from portal.insights import figures
 from portal.models import (
     AccountMetric,
     AccountStatus,

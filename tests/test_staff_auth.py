@@ -6,8 +6,8 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from config import ProductionConfig
-from portal import models
 from portal.models import Staff
+from portal.models import staff as models
 
 HX = {"HX-Request": "true"}
 _TOKEN = re.compile(r'(name="csrf_token"[^>]*value=")[^"]+|("X-CSRFToken": ")[^"]+')

@@ -23,8 +23,9 @@ from urllib.parse import urljoin, urlsplit
 
 import pytest
 import requests
-from conftest import _free_port, database_url
 from cryptography.fernet import Fernet
+from support import database_url
+from support import free_port as _free_port
 from test_linking_sandbox import follow_link, submit
 
 from portal import db

@@ -8,7 +8,7 @@ import datetime
 import re
 from dataclasses import dataclass
 
-from portal.discovery import LinkProblem
+from portal.connections.discovery import LinkProblem
 
 PER_PAGE = 50
 

@@ -7,9 +7,9 @@ and the same person may ask twice.
 import hashlib
 import secrets
 
-from portal import account_linking
+from portal.connections.linking import unlink
 from portal.db import database, utcnow
-from portal.models import AccountStatus, AuditEvent, DeletionRequest, MetaGrant, SocialAccount
+from portal.models import AccountStatus, DeletionRequest, LedgerEntry, MetaGrant, SocialAccount
 
 # A revoked account has nothing left to revoke; an unlinked one never had anything.
 REVOCABLE = (AccountStatus.LINKED, AccountStatus.VERIFIED, AccountStatus.LINK_BROKEN)
@@ -53,8 +53,8 @@ def deauthorize(provider, user_id):
     with database.atomic():
         accounts = list(_accounts(provider, user_id).where(SocialAccount.status.in_(REVOCABLE)))
         for account in accounts:
-            account_linking.unlink(account)
-            AuditEvent.record(
+            unlink(account)
+            LedgerEntry.record(
                 "deauthorized", "meta", creator=account.creator_id, account=account, provider=provider
             )
         _forget_grant_tokens(provider, user_id, utcnow())
@@ -78,8 +78,8 @@ def _forget_identity(account):
 def _forget_ledger_identity(provider, user_id):
     """Replace this person's id and name in the consent ledger's actor column."""
     actor = f"{provider}:{user_id}"
-    AuditEvent.update(actor=f"{provider}:deleted").where(
-        (AuditEvent.actor == actor) | AuditEvent.actor.startswith(actor + " ")
+    LedgerEntry.update(actor=f"{provider}:deleted").where(
+        (LedgerEntry.actor == actor) | LedgerEntry.actor.startswith(actor + " ")
     ).execute()
 
 
@@ -100,7 +100,7 @@ def delete_platform_data(provider, user_id):
     accounts = list(_accounts(provider, user_id))
     for account in accounts:
         # Each unlink commits on its own and then removes the archived story files.
-        account_linking.unlink(account, delete_data=True)
+        unlink(account, delete_data=True)
         _forget_identity(account)
     digest = user_digest(provider, user_id)
     with database.atomic():
@@ -118,7 +118,7 @@ def delete_platform_data(provider, user_id):
             received_at=now,
             completed_at=now,
         )
-        AuditEvent.record(
+        LedgerEntry.record(
             "data_deletion",
             "meta",
             code=deletion.confirmation_code,

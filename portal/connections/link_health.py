@@ -8,8 +8,9 @@ from dataclasses import dataclass, field
 
 from peewee import SQL, fn
 
+from portal.connections.discovery import REQUIRED_SCOPES
 from portal.db import UTCDateTimeField
-from portal.discovery import REQUIRED_SCOPES
+from portal.graph.oauth import SCOPE_LABELS
 from portal.models import (
     AccountMetric,
     AccountStatus,
@@ -19,7 +20,6 @@ from portal.models import (
     SocialAccount,
     Story,
 )
-from portal.oauth import SCOPE_LABELS
 
 WARNING = datetime.timedelta(days=14)  # data access ending sooner than this is shown as a warning
 # Each kind of data a refresh reads, and the table whose fetched_at says when it last succeeded.

@@ -9,11 +9,11 @@ import json
 import os
 from dataclasses import dataclass
 
-from portal import discovery
+from portal.connections import discovery
+from portal.connections.discovery import Candidate, LinkProblem, Problem
 from portal.db import database, utcnow
-from portal.discovery import Candidate, LinkProblem, Problem
 from portal.graph import GraphError
-from portal.models import AccountStatus, AuditEvent, MetaGrant, SocialAccount
+from portal.models import AccountStatus, LedgerEntry, MetaGrant, SocialAccount
 from portal.models.insights import delete_figures
 
 # A Page role from its tasks (Meta's "tasks" replaced named roles): the widest task names it.
@@ -115,7 +115,7 @@ def facebook_actor(grant_row):
 
 def _record_link(creator, account, grant_row, candidate):
     """Write who linked the account, from which Page, with which scopes and role: never a token."""
-    AuditEvent.record(
+    LedgerEntry.record(
         "linked",
         facebook_actor(grant_row),
         creator=creator,
@@ -194,7 +194,9 @@ def link_chosen(creator, grant_row, chosen_ids):
                 _link(creator, grant_row, candidate)
                 linked.append(candidate.username)
         for _username, problem in skipped:
-            AuditEvent.record("link_failed", facebook_actor(grant_row), creator=creator, problem=problem.code)
+            LedgerEntry.record(
+                "link_failed", facebook_actor(grant_row), creator=creator, problem=problem.code
+            )
         # The choices are made; the Page tokens now live on the linked accounts only.
         MetaGrant.update(candidates=None).where(MetaGrant.id == grant_row.id).execute()
     grant_row.forget_token_if_unused()
@@ -228,7 +230,7 @@ def record_verification(creator, profile, account=None):
         account.display_name = profile.get("name")
         account.linked_at = account.linked_at or utcnow()
         account.save()
-        AuditEvent.record(
+        LedgerEntry.record(
             "verified", f"instagram:{account.ig_user_id}", creator=creator, account=account, username=username
         )
     return account, None
@@ -259,7 +261,7 @@ def unlink(account, delete_data=False, actor=None):
         if actor:
             action = "unlinked_and_deleted" if delete_data else "unlinked"
             extra = {"files": len(files)} if delete_data else {}
-            AuditEvent.record(
+            LedgerEntry.record(
                 action, actor, creator=account.creator_id, account=account, username=account.username, **extra
             )
     for path in files:  # after the commit: a failed transaction must not lose the files

@@ -12,7 +12,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from portal.db import utcnow
-from portal.graph import GraphError
+from portal.graph.client import GraphError
 
 log = logging.getLogger(__name__)
 

@@ -1,8 +1,10 @@
-"""Facebook Login and Instagram Login clients: a fresh Authlib registry for each app."""
+"""Facebook Login and Instagram Login: the scopes asked for and each provider's OAuth settings. No Flask.
+
+The factory registers these settings on an Authlib registry of each app's own
+(portal.register_extensions); Meta's endpoints come from the portal's settings.
+"""
 
 import json
-
-from authlib.integrations.flask_client import OAuth
 
 FACEBOOK_SCOPES = [
     "instagram_basic",
@@ -37,37 +39,29 @@ def unwrap_instagram_token(session):
     session.register_compliance_hook("access_token_response", unwrap)
 
 
-def init_oauth(app):
-    """Register the facebook and instagram clients on a registry of this app's own."""
-    config = app.config
-    registry = OAuth(app)
+def provider_settings(config):
+    """Return {provider name: Authlib register() arguments} for Facebook and Instagram Login."""
     version = config["GRAPH_API_VERSION"]
     common = {
         # Meta documents client_id and client_secret as form fields, not HTTP Basic.
         "token_endpoint_auth_method": "client_secret_post",
         "default_timeout": config["GRAPH_TIMEOUT"],
     }
-    registry.register(
-        "facebook",
-        client_id=config["FACEBOOK_CLIENT_ID"],
-        client_secret=config["FACEBOOK_CLIENT_SECRET"],
-        authorize_url=f"{config['FACEBOOK_WWW_URL']}/{version}/dialog/oauth",
-        access_token_url=f"{config['FACEBOOK_GRAPH_URL']}/{version}/oauth/access_token",
-        # A comma-separated string: Authlib would join a list with spaces.
-        client_kwargs={"scope": ",".join(FACEBOOK_SCOPES), **common},
-    )
-    registry.register(
-        "instagram",
-        client_id=config["INSTAGRAM_CLIENT_ID"],
-        client_secret=config["INSTAGRAM_CLIENT_SECRET"],
-        authorize_url=f"{config['INSTAGRAM_WWW_URL']}/oauth/authorize",
-        access_token_url=f"{config['INSTAGRAM_API_URL']}/oauth/access_token",
-        client_kwargs={"scope": ",".join(INSTAGRAM_SCOPES), **common},
-        compliance_fix=unwrap_instagram_token,
-    )
-    return registry
-
-
-def oauth_client(app, name):
-    """Return this app's client for a provider ("facebook" or "instagram")."""
-    return app.extensions["authlib.integrations.flask_client"].create_client(name)
+    return {
+        "facebook": {
+            "client_id": config["FACEBOOK_CLIENT_ID"],
+            "client_secret": config["FACEBOOK_CLIENT_SECRET"],
+            "authorize_url": f"{config['FACEBOOK_WWW_URL']}/{version}/dialog/oauth",
+            "access_token_url": f"{config['FACEBOOK_GRAPH_URL']}/{version}/oauth/access_token",
+            # A comma-separated string: Authlib would join a list with spaces.
+            "client_kwargs": {"scope": ",".join(FACEBOOK_SCOPES), **common},
+        },
+        "instagram": {
+            "client_id": config["INSTAGRAM_CLIENT_ID"],
+            "client_secret": config["INSTAGRAM_CLIENT_SECRET"],
+            "authorize_url": f"{config['INSTAGRAM_WWW_URL']}/oauth/authorize",
+            "access_token_url": f"{config['INSTAGRAM_API_URL']}/oauth/access_token",
+            "client_kwargs": {"scope": ",".join(INSTAGRAM_SCOPES), **common},
+            "compliance_fix": unwrap_instagram_token,
+        },
+    }

@@ -1,7 +1,8 @@
-"""Verify and read the signed_request Meta posts to the Deauthorize and Data Deletion callbacks. No Flask.
+"""What Meta signs, verified: the signed_request of its callbacks and its webhook deliveries. No Flask.
 
-Format (security.md §2.2): base64url(HMAC-SHA256 signature) "." base64url(JSON payload), where
-the signature is computed with the app secret over the payload exactly as encoded.
+signed_request (security.md §2.2): base64url(HMAC-SHA256 signature) "." base64url(JSON payload),
+where the signature is computed with the app secret over the payload exactly as encoded.
+Webhook deliveries carry X-Hub-Signature-256, the HMAC-SHA256 of the raw body.
 """
 
 import base64
@@ -12,6 +13,7 @@ import json
 import re
 
 MAX_LENGTH = 8 * 1024
+SIGNATURE_PREFIX = "sha256="
 ALGORITHM = "HMAC-SHA256"
 _BASE64URL = re.compile(r"[A-Za-z0-9_-]+={0,2}")
 
@@ -60,3 +62,19 @@ def parse_signed_request(text, app_secret):
         raise InvalidSignedRequest("payload has no user_id")
     payload["user_id"] = str(user_id).strip()
     return payload
+
+
+def verify_token_matches(given, expected):
+    """Tell whether the webhook handshake's hub.verify_token is ours (with none configured, none is)."""
+    if not expected or not given:
+        return False
+    return hmac.compare_digest(given.encode(), expected.encode())
+
+
+def signature_matches(body, header, app_secret):
+    """Tell whether X-Hub-Signature-256 is the HMAC-SHA256 of the raw body under the app secret."""
+    if not app_secret or not header or not header.startswith(SIGNATURE_PREFIX):
+        return False
+    expected = hmac.new(app_secret.encode(), body, hashlib.sha256).hexdigest()
+    given = header[len(SIGNATURE_PREFIX) :].strip().lower()
+    return hmac.compare_digest(expected.encode(), given.encode())

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 from peewee import fn, prefetch
 
-from portal.insights import STORY_METRICS
+from portal.insights.refresh import STORY_METRICS
 from portal.models import (
     AccountMetric,
     AudienceSnapshot,

@@ -1,7 +1,7 @@
 """Refresh Instagram Insights into rows: refresh_account and refresh_many. No Flask.
 
 A pass plans the Graph calls of a chunk of accounts, sends them as shared batches
-(portal/graph_batch.py), then writes each account's rows in its own transaction,
+(portal/graph/batch.py), then writes each account's rows in its own transaction,
 so one account's failure never touches another's figures, and a crash mid-write
 leaves the previous figures as they were.
 """
@@ -13,10 +13,10 @@ from dataclasses import dataclass, field
 
 from peewee import fn
 
-from portal import insight_rows
 from portal.db import database, is_sqlite, utcnow
 from portal.graph import GraphError
-from portal.graph_batch import BatchRunner, Call, Throttled
+from portal.graph.batch import BatchRunner, Call, Throttled
+from portal.insights import rows
 from portal.models import AccountMetric, AccountStatus, AudienceSnapshot, SocialAccount
 
 log = logging.getLogger(__name__)
@@ -279,7 +279,7 @@ def finish_account(account, answers, now, summary, archive=None, mode=FULL):
         # Only the columns this pass owns: a toggle made meanwhile is never overwritten.
         SocialAccount.update(**updates).where(SocialAccount.id == account.id).execute()
         return
-    files = insight_rows.archive_stories(account, answers, archive) if archive else {}
+    files = rows.archive_stories(account, answers, archive) if archive else {}
     with database.atomic():
         if not is_sqlite():
             # Figures can be read from Meta again; waiting for each account's commit to reach the
@@ -287,9 +287,9 @@ def finish_account(account, answers, now, summary, archive=None, mode=FULL):
             # (the next refresh reads them again), never mix them up: this only skips the wait.
             database.execute_sql("SET LOCAL synchronous_commit TO OFF")
         if mode == STORIES:
-            insight_rows.write_stories(account, answers, now, files)
+            rows.write_stories(account, answers, now, files)
         else:
-            insight_rows.write(account, answers, now, files)
+            rows.write(account, answers, now, files)
     summary.refreshed.append(account.username)
 
 

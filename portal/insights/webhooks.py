@@ -1,29 +1,12 @@
-"""Meta's webhooks: the subscription handshake, the delivery signature, story insights. No Flask."""
+"""Story figures Meta delivers by webhook (story_insights), merged over what polling read. No Flask.
 
-import hashlib
-import hmac
+The delivery's signature is checked before this (portal.graph.signatures).
+"""
 
 from portal.db import database, utcnow
 from portal.models import AccountStatus, SocialAccount, Story, StoryMetric
 
-SIGNATURE_PREFIX = "sha256="
 _BIGINT = 2**63
-
-
-def verify_token_matches(given, expected):
-    """Tell whether the handshake's hub.verify_token is ours; with none configured, nothing matches."""
-    if not expected or not given:
-        return False
-    return hmac.compare_digest(given.encode(), expected.encode())
-
-
-def signature_matches(body, header, app_secret):
-    """Tell whether X-Hub-Signature-256 is the HMAC-SHA256 of the raw body under the app secret."""
-    if not app_secret or not header or not header.startswith(SIGNATURE_PREFIX):
-        return False
-    expected = hmac.new(app_secret.encode(), body, hashlib.sha256).hexdigest()
-    given = header[len(SIGNATURE_PREFIX) :].strip().lower()
-    return hmac.compare_digest(expected.encode(), given.encode())
 
 
 def _numeric_values(value):

@@ -3,15 +3,15 @@
 import requests
 from authlib.integrations.base_client import MismatchingStateError, OAuthError
 from flask import abort, current_app, redirect, request, session, url_for
+from playhouse.flask_utils import get_object_or_404
 
-from portal import account_linking
-from portal.discovery import LinkProblem, Problem
+from portal.connections.discovery import LinkProblem, Problem
+from portal.connections.linking import complete_facebook_login, record_verification
 from portal.extensions import limiter
 from portal.graph import GraphError, facebook_graph, instagram_graph
 from portal.linking import bp
 from portal.linking.session import put_result, require_link_creator, start_intent, take_intent
-from portal.models import AuditEvent, SocialAccount
-from portal.oauth import oauth_client
+from portal.models import LedgerEntry, SocialAccount
 
 INSTAGRAM_PROFILE_FIELDS = "user_id,username,name,account_type"
 # Starts and callbacks share one budget per address: each costs Meta calls.
@@ -27,7 +27,12 @@ def _redirect_uri(endpoint):
 
 
 def _own_account(creator, account_id):
-    return SocialAccount.of_creator(creator.id, account_id) or abort(404)
+    return get_object_or_404(SocialAccount.of_creator(creator.id, account_id))
+
+
+def oauth_client(provider):
+    """Return this app's Authlib client for a provider ("facebook" or "instagram")."""
+    return current_app.extensions["authlib.integrations.flask_client"].create_client(provider)
 
 
 def _configured_client(provider):
@@ -37,7 +42,7 @@ def _configured_client(provider):
         current_app.config.get(f"{prefix}_CLIENT_ID") and current_app.config.get(f"{prefix}_CLIENT_SECRET")
     ):
         abort(503, description=f"{provider}-not-configured")
-    return oauth_client(current_app, provider)
+    return oauth_client(provider)
 
 
 def back_to_link_page(creator):
@@ -47,27 +52,27 @@ def back_to_link_page(creator):
     return redirect(url_for("linking.link_page", token=creator.link_token))
 
 
-@bp.get("/link/accounts/<int:account_id>/connect")
-@meta_login_limit
-def connect_business(account_id):
-    creator = require_link_creator()
-    account = _own_account(creator, account_id)
-    start_intent("facebook", "connect", account.id)
+def _start_facebook_login(mode, account_id=None):
+    """Send the browser to Facebook Login for this mode; ?rerequest=1 asks again for declined permissions."""
+    start_intent("facebook", mode, account_id)
     extra = {"auth_type": "rerequest"} if request.args.get("rerequest") else {}
     return _configured_client("facebook").authorize_redirect(
         _redirect_uri("linking.facebook_callback"), **extra
     )
+
+
+@bp.get("/link/accounts/<int:account_id>/connect")
+@meta_login_limit
+def connect_business(account_id):
+    account = _own_account(require_link_creator(), account_id)
+    return _start_facebook_login("connect", account.id)
 
 
 @bp.get("/link/add")
 @meta_login_limit
 def add_business_accounts():
     require_link_creator()
-    start_intent("facebook", "add")
-    extra = {"auth_type": "rerequest"} if request.args.get("rerequest") else {}
-    return _configured_client("facebook").authorize_redirect(
-        _redirect_uri("linking.facebook_callback"), **extra
-    )
+    return _start_facebook_login("add")
 
 
 @bp.get("/link/verify")
@@ -106,7 +111,7 @@ def _provider_error(provider, message):
 def _token_from_callback(provider):
     """Return the short-lived token dict, or the Problem that explains why there is none."""
     state = request.args.get("state", "")
-    client = oauth_client(current_app, provider)
+    client = oauth_client(provider)
     if request.args.get("error"):
         client.framework.clear_state_data(session, state)
         return Problem(LinkProblem.CANCELLED)
@@ -139,7 +144,7 @@ def _problem_result(problem, account_id, mode):
 
 def _link_failed(creator, problem, account_id, mode):
     """Tell the Link Accounts Page why a login linked nothing, and note it in the ledger (the code only)."""
-    AuditEvent.record("link_failed", "link page", creator=creator, account=account_id, problem=problem.code)
+    LedgerEntry.record("link_failed", "link page", creator=creator, account=account_id, problem=problem.code)
     put_result(_problem_result(problem, account_id, mode))
 
 
@@ -151,7 +156,7 @@ def facebook_callback():
     if isinstance(token, Problem):
         _link_failed(creator, token, account.id if account else None, intent["mode"])
         return back_to_link_page(creator)
-    outcome = account_linking.complete_facebook_login(
+    outcome = complete_facebook_login(
         facebook_graph(current_app.config), creator, token["access_token"], account
     )
     if outcome.problem:
@@ -177,7 +182,7 @@ def instagram_callback():
         except GraphError as error:
             problem = _provider_error("instagram", error.message)
         else:
-            verified, problem = account_linking.record_verification(creator, profile, account)
+            verified, problem = record_verification(creator, profile, account)
     if problem:
         _link_failed(creator, problem, account.id if account else None, "verify")
     else:

@@ -1,14 +1,15 @@
 """The Link Accounts Page, choosing accounts after a login, and unlinking."""
 
 from flask import abort, current_app, render_template, request
+from playhouse.flask_utils import get_object_or_404
 
-from portal import account_linking
+from portal.connections.linking import link_chosen, linked_elsewhere, stored_candidates, unlink
 from portal.extensions import limiter
+from portal.graph.oauth import SCOPE_LABELS
 from portal.linking import bp
 from portal.linking.login import back_to_link_page
 from portal.linking.session import open_link_session, put_result, require_link_creator, take_result
 from portal.models import Creator, MetaGrant, SocialAccount
-from portal.oauth import SCOPE_LABELS
 
 FACEBOOK_HELP_CONVERT_URL = "https://www.facebook.com/help/instagram/502981923235522"
 FACEBOOK_HELP_LINK_PAGE_URL = "https://www.facebook.com/help/instagram/570895513091465"
@@ -45,23 +46,23 @@ def link_page(token):
 
 
 def _pending_grant(creator, grant_id):
-    grant = MetaGrant.of_creator(creator.id, grant_id)
-    if grant is None or grant.candidates is None:
-        abort(404)
-    return grant
+    """Return this creator's grant still waiting for the helper's choice, or answer 404."""
+    return get_object_or_404(
+        MetaGrant.of_creator(creator.id, grant_id).where(MetaGrant.candidates.is_null(False))
+    )
 
 
 @bp.route("/link/choose/<int:grant_id>", methods=["GET", "POST"])
 def choose_accounts(grant_id):
     creator = require_link_creator()
     grant = _pending_grant(creator, grant_id)
-    candidates = account_linking.stored_candidates(grant)
+    candidates = stored_candidates(grant)
     if request.method == "POST":
         chosen = set(request.form.getlist("account"))
-        linked, skipped = account_linking.link_chosen(creator, grant, chosen)
+        linked, skipped = link_chosen(creator, grant, chosen)
         put_result({"linked": linked, "skipped": [(name, p.as_dict()) for name, p in skipped]})
         return back_to_link_page(creator)
-    elsewhere = {c.ig_user_id for c in candidates if account_linking.linked_elsewhere(creator, c.ig_user_id)}
+    elsewhere = {c.ig_user_id for c in candidates if linked_elsewhere(creator, c.ig_user_id)}
     return render_template(
         "linking/choose.html", creator=creator, grant=grant, candidates=candidates, elsewhere=elsewhere
     )
@@ -70,10 +71,10 @@ def choose_accounts(grant_id):
 @bp.route("/link/accounts/<int:account_id>/unlink", methods=["GET", "POST"])
 def unlink_account(account_id):
     creator = require_link_creator()
-    account = SocialAccount.of_creator(creator.id, account_id) or abort(404)
+    account = get_object_or_404(SocialAccount.of_creator(creator.id, account_id))
     if request.method == "POST":
         delete_data = request.form.get("delete_data") == "1"
-        account_linking.unlink(account, delete_data=delete_data, actor="link page")
+        unlink(account, delete_data=delete_data, actor="link page")
         put_result({"unlinked": account.username, "deleted": delete_data})
         return back_to_link_page(creator)
     return render_template("linking/unlink.html", creator=creator, account=account)

@@ -5,9 +5,16 @@ import logging
 
 from flask import Response, abort, current_app, jsonify, render_template, request, url_for
 
+from portal.compliance import platform_data
 from portal.extensions import csrf, limiter
-from portal.meta import bp, platform_data, webhooks
-from portal.meta.signed_request import InvalidSignedRequest, parse_signed_request
+from portal.graph.signatures import (
+    InvalidSignedRequest,
+    parse_signed_request,
+    signature_matches,
+    verify_token_matches,
+)
+from portal.insights.webhooks import record_story_insights
+from portal.meta import bp
 from portal.models import DeletionRequest
 
 log = logging.getLogger(__name__)
@@ -73,7 +80,7 @@ def deletion_status(code):
 def webhook_verify():
     args = request.args
     expected = current_app.config.get("META_WEBHOOK_VERIFY_TOKEN")
-    if args.get("hub.mode") != "subscribe" or not webhooks.verify_token_matches(
+    if args.get("hub.mode") != "subscribe" or not verify_token_matches(
         args.get("hub.verify_token"), expected
     ):
         return _forbidden()
@@ -85,7 +92,7 @@ def webhook_verify():
 def webhook_receive():
     body = request.get_data()  # the raw bytes: the signature covers them, not a re-encoding
     secret = current_app.config.get("FACEBOOK_CLIENT_SECRET")
-    if not webhooks.signature_matches(body, request.headers.get("X-Hub-Signature-256"), secret):
+    if not signature_matches(body, request.headers.get("X-Hub-Signature-256"), secret):
         log.warning("Refused a webhook delivery: signature missing or wrong")
         return _forbidden()
     try:
@@ -93,5 +100,5 @@ def webhook_receive():
     except ValueError:
         abort(400)
     # Unknown stories are skipped with a 200 too: Meta retries failures, and would retry these forever.
-    webhooks.record_story_insights(payload)
+    record_story_insights(payload)
     return jsonify(status="ok")

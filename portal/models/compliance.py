@@ -5,18 +5,21 @@ import json
 from peewee import JOIN, CharField, ForeignKeyField, TextField, fn
 
 from portal.db import UTCDateTimeField, utcnow
-from portal.models import BaseModel, Creator, Page, SocialAccount
+from portal.models.accounts import SocialAccount
+from portal.models.base import BaseModel
+from portal.models.creators import Creator
+from portal.paging import Page
 from portal.redaction import redact
 
 
-class AuditEvent(BaseModel):
+class LedgerEntry(BaseModel):
     """One entry of the consent ledger: who did what to which account. Never a token or password."""
 
     at = UTCDateTimeField(default=utcnow, index=True)
     action = CharField(index=True)
     actor = CharField()  # "staff:<email>", "facebook:<id> <name>", "meta", "scheduler"
-    creator = ForeignKeyField(Creator, null=True, backref="audit_events", on_delete="SET NULL")
-    account = ForeignKeyField(SocialAccount, null=True, backref="audit_events", on_delete="SET NULL")
+    creator = ForeignKeyField(Creator, null=True, backref="ledger_entries", on_delete="SET NULL")
+    account = ForeignKeyField(SocialAccount, null=True, backref="ledger_entries", on_delete="SET NULL")
     details = TextField(default="{}")  # JSON: Page, scopes, role, counts...
 
     class Meta:
@@ -84,4 +87,4 @@ class DeletionRequest(BaseModel):
         return cls.get_or_none(cls.confirmation_code == code)
 
 
-COMPLIANCE_MODELS = [AuditEvent, DeletionRequest]
+COMPLIANCE_MODELS = [LedgerEntry, DeletionRequest]

@@ -3,7 +3,8 @@
 from peewee import BigIntegerField, BooleanField, CharField, DateField, ForeignKeyField, TextField
 
 from portal.db import UTCDateTimeField, utcnow
-from portal.models import BaseModel, SocialAccount
+from portal.models.accounts import SocialAccount
+from portal.models.base import BaseModel
 
 
 class ProfileSnapshot(BaseModel):

@@ -11,8 +11,8 @@ import time
 
 from apscheduler.schedulers.blocking import BlockingScheduler
 
-from portal import jobs
 from portal.db import open_database, utcnow
+from portal.scheduler import jobs
 
 log = logging.getLogger(__name__)
 

@@ -6,26 +6,22 @@ worker threads, and peewee's connections are per thread.
 
 import datetime
 import logging
-import os
 
-from portal import insights
+from portal.compliance import retention
 from portal.db import database, utcnow
 from portal.graph import GraphError, facebook_graph
-from portal.models import AccountStatus, AuditEvent, MetaGrant, SocialAccount
-from portal.models.insights import delete_figures, has_figures
+from portal.insights import refresh
+from portal.models import AccountStatus, MetaGrant, SocialAccount
 
 log = logging.getLogger(__name__)
 
 
-def story_archive(app):
-    """Return the folder story files are archived in."""
-    return app.config.get("STORY_ARCHIVE") or os.path.join(app.instance_path, "stories")
-
-
-def _refresh(app, query, now, mode=insights.FULL):
+def _refresh(app, query, now, mode=refresh.FULL):
     with database.connection_context():
         client = facebook_graph(app.config)
-        return insights.refresh_many(client, query.iterator(), now=now, archive=story_archive(app), mode=mode)
+        return refresh.refresh_many(
+            client, query.iterator(), now=now, archive=app.config["STORY_ARCHIVE"], mode=mode
+        )
 
 
 def refresh_due(app, now=None):
@@ -46,7 +42,7 @@ def refresh_all(app, now=None):
 def capture_stories(app, now=None):
     """Read live stories (figures and files) of every refreshable account, before they expire."""
     now = now or utcnow()
-    summary = _refresh(app, SocialAccount.refreshable(now).order_by(SocialAccount.id), now, insights.STORIES)
+    summary = _refresh(app, SocialAccount.refreshable(now).order_by(SocialAccount.id), now, refresh.STORIES)
     log.info("Story capture: %s", summary.line())
     return summary
 
@@ -84,22 +80,4 @@ def check_grants(app, now=None):
 
 def purge_revoked(app, now=None):
     """Delete the figures of accounts revoked more than PORTAL_RETENTION_DAYS ago."""
-    now = now or utcnow()
-    cutoff = now - datetime.timedelta(days=app.config["RETENTION_DAYS"])
-    purged = 0
-    with database.connection_context():
-        for account in SocialAccount.revoked_before(cutoff).iterator():
-            if not has_figures(account):
-                continue  # purged on an earlier day, or never refreshed
-            with database.atomic():
-                files = delete_figures(account)
-                SocialAccount.update(followers_count=None, media_count=None, last_refreshed_at=None).where(
-                    SocialAccount.id == account.id
-                ).execute()
-                AuditEvent.record("retention_purge", "scheduler", account=account, files=len(files))
-            for path in files:
-                if os.path.exists(path):
-                    os.remove(path)
-            purged += 1
-    log.info("Retention: figures of %s revoked accounts deleted", purged)
-    return purged
+    return retention.purge_revoked(app.config["RETENTION_DAYS"], now)

@@ -4,4 +4,4 @@ from flask import Blueprint
 
 bp = Blueprint("staff", __name__)
 
-from portal.staff import accounts, audit, auth, creators, settings  # noqa: E402,F401  (routes register on bp)
+from portal.staff import accounts, auth, creators, ledger, settings  # noqa: E402,F401  (routes register on bp)

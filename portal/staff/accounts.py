@@ -3,38 +3,22 @@
 import re
 from dataclasses import dataclass
 
-from flask import (
-    Response,
-    abort,
-    current_app,
-    flash,
-    make_response,
-    redirect,
-    render_template,
-    request,
-    send_file,
-    url_for,
-)
+from flask import Response, abort, current_app, render_template, request, send_file, url_for
 from flask_login import current_user, login_required
+from playhouse.flask_utils import get_object_or_404
 
-from portal import charts, figures, figures_csv, health, insights, jobs
-from portal.account_linking import unlink
+from portal.connections.link_health import link_health
+from portal.connections.linking import unlink
 from portal.db import utcnow
 from portal.extensions import limiter
 from portal.graph import facebook_graph
-from portal.htmx import is_htmx_swap
-from portal.models import AccountStatus, AuditEvent, Creator, SocialAccount
+from portal.htmx import fragment_or_redirect
+from portal.insights import export, figures, refresh
+from portal.models import AccountStatus, Creator, LedgerEntry, SocialAccount
 from portal.staff import bp
 from portal.staff.auth import staff_actor
 
 ACCOUNT = "/creators/<int:creator_id>/accounts/<int:account_id>"
-
-bp.add_app_template_global(charts.time_series, "time_series_chart")
-bp.add_app_template_global(charts.bars, "bar_chart")
-bp.add_app_template_global(utcnow, "utcnow")
-bp.add_app_template_filter(figures.format_seconds, "watch_seconds")
-bp.add_app_template_filter(figures.format_duration, "watch_duration")
-bp.add_app_template_filter(figures.metric_day, "metric_day")
 
 
 @dataclass
@@ -48,27 +32,24 @@ class Notice:
 
 
 def _account_or_404(creator_id, account_id):
-    creator = Creator.get_or_none(Creator.id == creator_id) or abort(404)
-    return creator, SocialAccount.of_creator(creator.id, account_id) or abort(404)
+    creator = get_object_or_404(Creator, Creator.id == creator_id)
+    return creator, get_object_or_404(SocialAccount.of_creator(creator.id, account_id))
 
 
 def _row(creator, account_id, notice=None, status=200):
     """Answer a row action: the fresh row for htmx, else the Social Accounts tab with the notice flashed."""
-    if not is_htmx_swap():
-        if notice:
-            flash(notice.text, "success" if notice.ok else "error")
-        return redirect(url_for("staff.creator_accounts", creator_id=creator.id))
     account = SocialAccount.get_by_id(account_id)  # re-read: the action changed it
-    html = render_template(
+    return fragment_or_redirect(
         "staff/partials/account_row.html",
+        url_for("staff.creator_accounts", creator_id=creator.id),
+        status=status,
+        message=notice and notice.text,
+        ok=not notice or notice.ok,
         creator=creator,
         account=account,
         latest_views=figures.latest_views([account]),
         notice=notice,
     )
-    response = make_response(html, status)
-    response.vary.add("HX-Request")
-    return response
 
 
 def _refresh_notice(account, summary):
@@ -92,7 +73,7 @@ def _refresh_refused(_limit):
     """Answer a refresh over the rate limit with the row saying so (or the tab, for a plain post)."""
     pair = request.view_args or {}
     creator = Creator.get_or_none(Creator.id == pair.get("creator_id"))
-    account = creator and SocialAccount.of_creator(creator.id, pair.get("account_id"))
+    account = creator and SocialAccount.of_creator(creator.id, pair.get("account_id")).first()
     if account is None:
         return None
     notice = Notice("Refreshed several times just now: wait a minute.", ok=False)
@@ -113,10 +94,10 @@ def account_refresh(creator_id, account_id):
         why = f"Only linked accounts can be refreshed; @{account.username} is {account.status_label.lower()}."
         return _row(creator, account.id, Notice(why, ok=False), 409)
     client = facebook_graph(current_app.config)
-    summary = insights.refresh_account(client, account, archive=jobs.story_archive(current_app))
+    summary = refresh.refresh_account(client, account, archive=current_app.config["STORY_ARCHIVE"])
     notice = _refresh_notice(account, summary)
     outcome = {"outcome": notice.outcome, "reason": notice.reason}
-    AuditEvent.record("refreshed", staff_actor(), creator=creator, account=account, **outcome)
+    LedgerEntry.record("refreshed", staff_actor(), creator=creator, account=account, **outcome)
     return _row(creator, account.id, notice)
 
 
@@ -128,7 +109,7 @@ def account_toggle(creator_id, account_id):
     enabled = wanted == "1" if wanted in ("0", "1") else not account.refresh_enabled
     account.set_refresh_enabled(enabled)
     action = "refresh_enabled" if enabled else "refresh_disabled"
-    AuditEvent.record(action, staff_actor(), creator=creator, account=account)
+    LedgerEntry.record(action, staff_actor(), creator=creator, account=account)
     state = "on" if enabled else "off"
     return _row(creator, account.id, Notice(f"Scheduled refresh is {state} for @{account.username}."))
 
@@ -155,7 +136,7 @@ def account_metrics(creator_id, account_id):
         creator=creator,
         account=account,
         figures=figures.account_figures(account, now.date()),
-        health=health.link_health(account, now),
+        health=link_health(account, now),
     )
 
 
@@ -165,7 +146,7 @@ def account_metrics_csv(creator_id, account_id):
     _, account = _account_or_404(creator_id, account_id)
     filename = re.sub(r"[^A-Za-z0-9._-]", "_", account.username) + "-figures.csv"
     return Response(
-        figures_csv.csv_text(account),
+        export.csv_text(account),
         mimetype="text/csv",
         headers={"Content-Disposition": f'attachment; filename="{filename}"'},
     )
@@ -176,5 +157,5 @@ def account_metrics_csv(creator_id, account_id):
 def story_file(creator_id, account_id, story_id):
     _, account = _account_or_404(creator_id, account_id)
     story = figures.story_of(account, story_id) or abort(404)
-    path = figures.archived_path(story, jobs.story_archive(current_app)) or abort(404)
+    path = figures.archived_path(story, current_app.config["STORY_ARCHIVE"]) or abort(404)
     return send_file(path)

@@ -5,7 +5,7 @@ from flask_login import current_user, login_required, login_user, logout_user
 
 from portal.db import utcnow
 from portal.extensions import limiter
-from portal.models import AuditEvent, Staff
+from portal.models import LedgerEntry, Staff
 from portal.security import safe_next_url
 from portal.staff import bp
 from portal.staff.forms import LoginForm
@@ -51,7 +51,7 @@ def login():
             session.clear()  # a fresh session on sign-in: nothing carried over from before
             login_user(staff)
             Staff.update(last_login_at=utcnow()).where(Staff.id == staff.id).execute()
-            AuditEvent.record("signed_in", staff_actor())
+            LedgerEntry.record("signed_in", staff_actor())
             return redirect(next_url)
         form.password.errors.append("That email and password do not match a staff account.")
     return render_template("staff/login.html", form=form), 200 if request.method == "GET" else 422

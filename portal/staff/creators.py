@@ -1,20 +1,22 @@
 """Creators: the list, the profile with its tabs, handles, and the Link Accounts Page panel."""
 
-from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask import current_app, flash, redirect, render_template, request, url_for
 from flask_login import login_required
+from playhouse.flask_utils import get_object_or_404
 
-from portal import figures, health
+from portal.connections.link_health import losing_data_access
 from portal.db import utcnow
-from portal.htmx import is_htmx_swap, render_page_or_fragment
+from portal.htmx import fragment_or_redirect, render_page_or_fragment
+from portal.insights import figures
 from portal.invitation import mailto_url, render_text
-from portal.models import AuditEvent, Creator, DuplicateHandle, InvitationTemplate, SocialAccount
+from portal.models import Creator, DuplicateHandle, InvitationTemplate, LedgerEntry, SocialAccount
 from portal.staff import bp
 from portal.staff.auth import staff_actor
 from portal.staff.forms import CreatorForm, HandleForm
 
 
 def _creator_or_404(creator_id):
-    return Creator.get_or_none(Creator.id == creator_id) or abort(404)
+    return get_object_or_404(Creator, Creator.id == creator_id)
 
 
 def _page_number():
@@ -38,7 +40,7 @@ def creator_list():
         "staff/partials/creator_results.html",
         page=page,
         query=query,
-        losing=health.losing_data_access(utcnow()),  # run only by the full page, which shows it
+        losing=losing_data_access(utcnow()),  # run only by the full page, which shows it
     )
 
 
@@ -50,7 +52,7 @@ def creator_new():
         creator = Creator(name=form.name.data.strip(), email=(form.email.data or None))
         creator.save()
         creator.issue_link_token()
-        AuditEvent.record("invited", staff_actor(), creator=creator, name=creator.name)
+        LedgerEntry.record("invited", staff_actor(), creator=creator, name=creator.name)
         flash(f"{creator.name} was added.", "success")
         return redirect(url_for("staff.creator_accounts", creator_id=creator.id))
     return render_template("staff/creator_form.html", form=form, creator=None), 422 if form.errors else 200
@@ -104,12 +106,17 @@ def creator_accounts(creator_id):
 
 def _account_list_response(creator, form, status=200, problem=None):
     """Answer a handle change: the account list for htmx, the tab page otherwise."""
-    context = {"creator": creator, "form": form, "problem": problem, **_account_list(creator)}
-    if is_htmx_swap():
-        return render_template("staff/partials/account_list.html", **context), status
-    if status >= 400:
-        return render_template("staff/creator.html", panel="account_panel", **context), status
-    return redirect(url_for("staff.creator_accounts", creator_id=creator.id))
+    return fragment_or_redirect(
+        "staff/partials/account_list.html",
+        url_for("staff.creator_accounts", creator_id=creator.id),
+        status=status,
+        page="staff/creator.html",
+        panel="account_panel",
+        creator=creator,
+        form=form,
+        problem=problem,
+        **_account_list(creator),
+    )
 
 
 @bp.post("/creators/<int:creator_id>/accounts")
@@ -131,12 +138,12 @@ def account_add(creator_id):
 @login_required
 def account_delete(creator_id, account_id):
     creator = _creator_or_404(creator_id)
-    account = SocialAccount.of_creator(creator.id, account_id) or abort(404)
+    account = get_object_or_404(SocialAccount.of_creator(creator.id, account_id))
     form = HandleForm(formdata=None)
     if not account.removable:
         problem = f"@{account.username} is {account.status_label.lower()}; unlink it first."
         return _account_list_response(creator, form, 409, problem)
-    AuditEvent.record("account_removed", staff_actor(), creator=creator, username=account.username)
+    LedgerEntry.record("account_removed", staff_actor(), creator=creator, username=account.username)
     account.delete_instance()
     return _account_list_response(creator, form)
 
@@ -169,14 +176,13 @@ def creator_link_accounts(creator_id):
 def link_token_rotate(creator_id):
     creator = _creator_or_404(creator_id)
     creator.issue_link_token()
-    AuditEvent.record("link_rotated", staff_actor(), creator=creator)
+    LedgerEntry.record("link_rotated", staff_actor(), creator=creator)
     message = "A new link was issued. The old link no longer works."
-    if is_htmx_swap():
-        return render_template(
-            "staff/partials/link_accounts.html",
-            creator=creator,
-            notice=message,
-            **_invitation_context(creator),
-        )
-    flash(message, "success")
-    return redirect(url_for("staff.creator_link_accounts", creator_id=creator.id))
+    return fragment_or_redirect(
+        "staff/partials/link_accounts.html",
+        url_for("staff.creator_link_accounts", creator_id=creator.id),
+        message=message,
+        creator=creator,
+        notice=message,
+        **_invitation_context(creator),
+    )

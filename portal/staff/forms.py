@@ -4,7 +4,7 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, PasswordField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Email, Length, Optional, ValidationError
 
-from portal.handles import InvalidHandle, normalise_handle
+from portal.connections.handles import InvalidHandle, normalise_handle
 from portal.invitation import unknown_placeholders
 
 

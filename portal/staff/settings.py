@@ -5,7 +5,7 @@ from flask_login import current_user
 
 from portal.db import utcnow
 from portal.invitation import PLACEHOLDERS, render_text, unknown_placeholders
-from portal.models import AuditEvent, InvitationTemplate, Staff
+from portal.models import InvitationTemplate, LedgerEntry, Staff
 from portal.staff import bp
 from portal.staff.auth import admin_required, staff_actor
 from portal.staff.forms import InvitationForm, StaffForm
@@ -28,7 +28,7 @@ def staff_list():
         except ValueError as exc:
             form.email.errors.append(str(exc))
         else:
-            AuditEvent.record("staff_created", staff_actor(), email=staff.email, is_admin=staff.is_admin)
+            LedgerEntry.record("staff_created", staff_actor(), email=staff.email, is_admin=staff.is_admin)
             flash(f"Staff account created for {staff.email}.", "success")
             return redirect(url_for("staff.staff_list"))
     status = 422 if form.errors else 200
@@ -53,7 +53,7 @@ def invitation_edit():
         InvitationTemplate.create(
             subject=form.subject.data, body=form.body.data, updated_at=utcnow(), updated_by=current_user.id
         )
-        AuditEvent.record("invitation_edited", staff_actor(), subject=form.subject.data)
+        LedgerEntry.record("invitation_edited", staff_actor(), subject=form.subject.data)
         flash("Invitation template saved.", "success")
         return redirect(url_for("staff.invitation_edit"))
     context = _preview(form.subject.data, form.body.data)

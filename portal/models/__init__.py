@@ -1,0 +1,48 @@
+"""The portal's tables, one module per feature; `from portal.models import X` finds any of them.
+
+Queries are named methods on the models, so views and services never write SQL of their own.
+"""
+
+from portal.models.accounts import AccountStatus, DuplicateHandle, MetaGrant, SocialAccount
+from portal.models.base import BaseModel, SchemaVersion
+from portal.models.compliance import COMPLIANCE_MODELS, DeletionRequest, LedgerEntry
+from portal.models.creators import Creator, hash_link_token
+from portal.models.insights import (
+    INSIGHT_MODELS,
+    AccountMetric,
+    AudienceSnapshot,
+    Media,
+    MediaMetric,
+    ProfileSnapshot,
+    Story,
+    StoryMetric,
+)
+from portal.models.settings import InvitationTemplate
+from portal.models.staff import Staff
+
+MODELS = [Staff, Creator, MetaGrant, SocialAccount, InvitationTemplate, *INSIGHT_MODELS, *COMPLIANCE_MODELS]
+
+__all__ = [
+    "COMPLIANCE_MODELS",
+    "INSIGHT_MODELS",
+    "MODELS",
+    "AccountMetric",
+    "AccountStatus",
+    "AudienceSnapshot",
+    "BaseModel",
+    "Creator",
+    "DeletionRequest",
+    "DuplicateHandle",
+    "InvitationTemplate",
+    "LedgerEntry",
+    "Media",
+    "MediaMetric",
+    "MetaGrant",
+    "ProfileSnapshot",
+    "SchemaVersion",
+    "SocialAccount",
+    "Staff",
+    "Story",
+    "StoryMetric",
+    "hash_link_token",
+]

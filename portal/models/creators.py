@@ -1,0 +1,79 @@
+"""Creators: the people the agency follows, and the link that opens their Link Accounts Page."""
+
+import hashlib
+import secrets
+
+from peewee import CharField, fn, prefetch
+
+from portal.crypto import EncryptedTextField
+from portal.db import UTCDateTimeField, utcnow
+from portal.models.base import BaseModel
+from portal.paging import Page
+
+
+def hash_link_token(token):
+    """Return the SHA-256 hex digest under which a link token is looked up."""
+    return hashlib.sha256(token.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+class Creator(BaseModel):
+    """A creator whose Instagram accounts the agency wants to follow."""
+
+    name = CharField()
+    email = CharField(null=True)
+    # Only the digest is used to find a creator from a link. The token itself is
+    # kept encrypted so staff can copy the same link again; it is never stored plain.
+    link_token_hash = CharField(unique=True, null=True)
+    link_token = EncryptedTextField(null=True)
+    link_created_at = UTCDateTimeField(null=True)
+    created_at = UTCDateTimeField(default=utcnow)
+    updated_at = UTCDateTimeField(default=utcnow)
+
+    class Meta:
+        table_name = "creator"
+
+    def issue_link_token(self):
+        """Give this creator a new link token, replacing any old one, and return it."""
+        token = secrets.token_urlsafe(32)
+        self.link_token_hash = hash_link_token(token)
+        self.link_token = token
+        self.link_created_at = utcnow()
+        self.save()
+        return token
+
+    @classmethod
+    def by_link_token(cls, token):
+        """Return the creator whose current link token this is, or None."""
+        if not token or len(token) > 200:
+            return None
+        return cls.get_or_none(cls.link_token_hash == hash_link_token(token))
+
+    @classmethod
+    def search(cls, query="", page=1, per_page=20):
+        """Return one Page of creators whose name or Instagram handle contains query.
+
+        Only what the list shows is read (no encrypted link token or Page token to decrypt per row).
+        """
+        from portal.models.accounts import SocialAccount  # accounts.py builds on this module
+
+        selection = cls.select(cls.id, cls.name, cls.email)
+        text = (query or "").strip().lower().lstrip("@")
+        if text:
+            pattern = f"%{text}%"
+            handles = SocialAccount.select(SocialAccount.creator).where(SocialAccount.username**pattern)
+            selection = selection.where((fn.LOWER(cls.name) ** pattern) | cls.id.in_(handles))
+        total = selection.count()
+        rows = selection.order_by(fn.LOWER(cls.name), cls.id).paginate(page, per_page)
+        shown = SocialAccount.select(SocialAccount.id, SocialAccount.creator, SocialAccount.username)
+        items = prefetch(rows, shown.order_by(SocialAccount.username))
+        return Page(items=items, number=page, per_page=per_page, total=total)
+
+    def accounts(self):
+        """Return this creator's social accounts, by username."""
+        accounts = self.social_accounts  # the backref SocialAccount adds
+        return accounts.order_by(accounts.model.username)
+
+
+# The creators list pages through creators ordered by LOWER(name), id: with this index a page
+# reads its 20 rows in order instead of sorting every creator on every view.
+Creator.add_index(fn.LOWER(Creator.name), Creator.id, name="creator_lower_name_id")
