@@ -17,9 +17,23 @@ SQLITE_PRAGMAS = {
 }
 
 
+# Seconds the clock is moved by, as a function (read on every call), or None for real time. Only the
+# sandbox sets one: its simulated Meta and the portal in front of it then live at the same moment.
+_clock_offset = None
+
+
 def utcnow():
     """Return the current time, timezone-aware, in UTC."""
-    return datetime.datetime.now(datetime.UTC)
+    now = datetime.datetime.now(datetime.UTC)
+    if _clock_offset is not None:
+        now += datetime.timedelta(seconds=_clock_offset())
+    return now
+
+
+def move_clock(offset):
+    """Run utcnow() offset() seconds ahead of real time from now on; None goes back to real time."""
+    global _clock_offset
+    _clock_offset = offset
 
 
 # PostgreSQL connections are pooled per process: opening one (a server process and a login)

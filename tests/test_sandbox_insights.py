@@ -8,7 +8,7 @@ import json
 from urllib.parse import urlencode
 
 import pytest
-from test_sandbox import BASE, FB_SECRET, graph, long_token, sandbox
+from test_sandbox import BASE, FB_APP, FB_SECRET, graph, long_token, sandbox
 
 from portal.sandbox import faults, media, people, seeds, tokens
 
@@ -18,6 +18,7 @@ DAY = 24 * 3600
 MEDIA_FIELDS = "id,caption,media_type,media_product_type,permalink,thumbnail_url,timestamp"
 STORY_FIELDS = "id,media_type,media_url,thumbnail_url,permalink,timestamp"
 STORY_METRICS = "views,reach,replies,navigation,shares,total_interactions,follows,profile_visits"
+APP_TOKEN = f"{FB_APP}|{FB_SECRET}"
 
 
 def error_of(response):
@@ -137,9 +138,13 @@ def test_account_insights_shape_and_same_values_twice(client, gabriela):
     assert values["views"] > values["reach"] > values["accounts_engaged"] > 0
 
 
+def pacific_midnight(days_ago):
+    """The Unix time Meta's day `days_ago` days before today (in Los Angeles) begins."""
+    return seeds.pacific_midnight(seeds.pacific_day(seeds.now()) - days_ago)
+
+
 def test_days_differ_and_a_range_sums_its_days(client, gabriela):
-    today = seeds.now() // DAY * DAY
-    days = [(today - k * DAY, today - (k - 1) * DAY) for k in (3, 2)]
+    days = [(pacific_midnight(k), pacific_midnight(k - 1)) for k in (3, 2)]
     single = [totals(daily(client, "ava.creates", gabriela, since=s, until=u).get_json()) for s, u in days]
     assert single[0] != single[1]
     both = totals(daily(client, "ava.creates", gabriela, since=days[0][0], until=days[1][1]).get_json())
@@ -151,12 +156,14 @@ def test_days_differ_and_a_range_sums_its_days(client, gabriela):
 
 
 def test_reach_also_comes_as_a_time_series(client, gabriela):
-    today = seeds.now() // DAY * DAY
+    since, until = pacific_midnight(3), pacific_midnight(0)
     body = insights(
-        client, "ava.creates", gabriela, metric="reach", period="day", since=today - 3 * DAY, until=today
+        client, "ava.creates", gabriela, metric="reach", period="day", since=since, until=until
     ).get_json()
     (entry,) = body["data"]
-    assert [len(entry["values"]), entry["values"][0]["end_time"]] == [3, seeds.iso(today - 2 * DAY)]
+    # Each value ends at the Pacific midnight that ends its day: 07:00 or 08:00 UTC.
+    assert [len(entry["values"]), entry["values"][0]["end_time"]] == [3, seeds.iso(pacific_midnight(2))]
+    assert entry["values"][0]["end_time"][11:] in ("07:00:00+0000", "08:00:00+0000")
     views = error_of(insights(client, "ava.creates", gabriela, metric="views", period="day"))
     assert "metric_type=total_value" in views["message"]
 
@@ -491,10 +498,13 @@ def test_batch_with_per_item_tokens_and_mixed_results(client, gabriela):
     assert json.loads(headers["X-Business-Use-Case-Usage"])[ava][0]["type"] == "instagram"
 
 
-def test_batch_works_without_a_top_level_token_when_items_carry_theirs_and_caps_at_50(client, gabriela):
+def test_batch_needs_a_valid_top_level_token_even_when_items_carry_theirs_and_caps_at_50(client, gabriela):
     page = page_tokens(client, gabriela)["Ava Chen Creates"]
-    answers = _batch(client, None, [_item(IDS["ava.creates"], page, fields="username")]).get_json()
-    assert answers[0]["code"] == 200
+    item = _item(IDS["ava.creates"], page, fields="username")
+    # Meta checks the batch's own token even when every item carries one: none at all fails it whole.
+    refused = _batch(client, None, [item])
+    assert refused.status_code == 400 and error_of(refused)["code"] == 2500
+    assert _batch(client, APP_TOKEN, [item]).get_json()[0]["code"] == 200
     too_many = _batch(client, gabriela, [_item("me", fields="id")] * 51)
     assert too_many.status_code == 400 and error_of(too_many)["code"] == 100
 

@@ -4,10 +4,14 @@ With PORTAL_SANDBOX=1 the portal's Meta URL settings point here, so the portal t
 real HTTP exactly as it would to Meta: the login dialogs, the token endpoints and the Graph API.
 """
 
+import os
+
 from flask import Blueprint
 
+from portal import db
 from portal.extensions import csrf
 from portal.sandbox import people
+from portal.sandbox.state import StateFile
 
 bp = Blueprint("sandbox", __name__, url_prefix="/sandbox")
 
@@ -44,12 +48,28 @@ def apply_sandbox_settings(app):
 
 
 def init_sandbox(app):
-    """Serve the simulated Meta under /sandbox; its dialogs use OAuth state, not the portal's CSRF."""
+    """Serve the simulated Meta under /sandbox; its dialogs use OAuth state, not the portal's CSRF.
+
+    Its state file also sets the portal's clock: `flask --app wsgi sandbox-clock +61d` moves the
+    simulated Meta and the portal in front of it 61 days on together, in every process.
+    """
     if app.config.get("SANDBOX_BENCH_ACCOUNTS"):
         people.add_bench_agency(int(app.config["SANDBOX_BENCH_ACCOUNTS"]))
+    path = app.config.get("SANDBOX_STATE_FILE") or os.path.join(app.instance_path, "sandbox-state.json")
+    state = app.extensions["sandbox_state"] = StateFile(path)
+    db.move_clock(state.clock_offset)
+    commands.register(app)
     csrf.exempt(bp)
     app.register_blueprint(bp)
 
 
 # Routes register on bp.
-from portal.sandbox import avatars, dialogs, exchange, graph_api, instagram_graph, media_files  # noqa: E402,F401
+from portal.sandbox import (  # noqa: E402,F401
+    avatars,
+    commands,
+    dialogs,
+    exchange,
+    graph_api,
+    instagram_graph,
+    media_files,
+)

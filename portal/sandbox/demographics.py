@@ -8,7 +8,7 @@ from itertools import product
 
 from portal.sandbox import seeds
 from portal.sandbox.errors import bad_parameter
-from portal.sandbox.seeds import DAY, between
+from portal.sandbox.seeds import between
 
 DEMOGRAPHICS = {
     "follower_demographics": (
@@ -71,7 +71,7 @@ def _audience(account, name, days, at, day_values):
     """Return how many people the demographics describe."""
     if name == "follower_demographics":
         return round(account.followers_count * between(0.9, 0.97, account.username, "known"))
-    today = at // DAY
+    today = seeds.pacific_day(at)
     engaged = sum(
         day_values(account, day, at)["accounts_engaged"] for day in range(today - days + 1, today + 1)
     )
@@ -113,7 +113,7 @@ def demographics(account, name, params, at, day_values):
     breakdowns = []
     if not withheld:
         total = _audience(account, name, TIMEFRAMES[timeframe], at, day_values)
-        results = _results(account, keys, total, at // DAY)
+        results = _results(account, keys, total, seeds.pacific_day(at))
         breakdowns = [{"dimension_keys": keys, "results": results}]
     return {
         "name": name,

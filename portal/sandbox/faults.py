@@ -6,7 +6,9 @@ call about that Instagram account (its node, edges, media and stories) fail:
   "190"       error 190/463, the session has expired
   "500"       HTTP 500, error 2 with is_transient
   "throttle"  error 80002 (Instagram business use case limit) with X-Business-Use-Case-Usage at 100%
+              for this account only: the others answer as usual
   "timeout"   the answer takes TIMEOUT_SECONDS, longer than the portal's read timeout
+and {"app": "throttle"} limits the whole app: every call answers error 4 with X-App-Usage at 100%.
 """
 
 import json
@@ -22,6 +24,9 @@ log = logging.getLogger(__name__)
 
 TIMEOUT_SECONDS = 30
 BUSINESS_USAGE = "X-Business-Use-Case-Usage"
+APP_USAGE = json.dumps({"call_count": 1, "total_time": 1, "total_cputime": 1})
+APP_LIMITED = json.dumps({"call_count": 100, "total_time": 25, "total_cputime": 25})
+APP_THROTTLED = "(#4) Application request limit reached"
 THROTTLED = (
     "(#80002) There have been too many calls to this Instagram account. Wait a bit and try again. For more "
     "info, please refer to https://developers.facebook.com/docs/graph-api/overview/rate-limiting."
@@ -51,6 +56,21 @@ def usage_headers(account, throttled=False):
         "estimated_time_to_regain_access": 15 if throttled else 0,
     }
     return {BUSINESS_USAGE: json.dumps({account.id: [entry]}, separators=(",", ":"))}
+
+
+def _app_fault():
+    return (current_app.config.get("SANDBOX_FAULTS") or {}).get("app")
+
+
+def app_usage():
+    """Return the X-App-Usage header of every Graph answer: 1% used, or 100% while the app is limited."""
+    return APP_LIMITED if _app_fault() == "throttle" else APP_USAGE
+
+
+def apply_to_app():
+    """Raise Meta's app-level rate limit error (code 4) while SANDBOX_FAULTS limits the whole app."""
+    if _app_fault() == "throttle":
+        raise Refusal(tokens.graph_error(APP_THROTTLED, 4), headers={"X-App-Usage": APP_LIMITED})
 
 
 def fault_for(account):

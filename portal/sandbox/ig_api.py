@@ -3,7 +3,9 @@
 Who may see what: a token reaches an account through its Page (a Page role or a ticked Business
 Portfolio holding the Page, or that Page's own token). Reading then needs instagram_basic, and
 Insights need instagram_manage_insights plus a Page task that includes Insights (Admin, Analyst)
-or access through the portfolio.
+or access through the portfolio. Access through a portfolio alone also needs ads_read or
+ads_management (reference §2, §4: "if the app user was granted a role via the Business Manager").
+Nested edges (media.limit(12){...}) page like the edges themselves (reference §6.1).
 """
 
 from portal.sandbox import faults, media, nodes, people
@@ -23,6 +25,9 @@ def subject(object_id):
     return (item.account, item) if item else (None, None)
 
 
+ADS_PERMISSIONS = {"ads_read", "ads_management"}
+
+
 def _check(grant, account, object_id, insights=False):
     pages = people.pages_of_instagram(account.username)
     visible = [page_id for page_id in pages if grant.can_see_page(page_id)]
@@ -30,6 +35,9 @@ def _check(grant, account, object_id, insights=False):
         raise unsupported("GET", object_id)
     if "instagram_basic" not in grant.granted:
         raise no_permission()
+    through_role = grant.page_token_for in visible or any(p in grant.role_pages() for p in visible)
+    if not through_role and not ADS_PERMISSIONS & grant.granted:
+        raise no_permission()  # a Business Portfolio role alone: Meta wants ads_read as well
     if not insights:
         return
     if "instagram_manage_insights" not in grant.granted:
@@ -59,14 +67,20 @@ def _media(grant, item, fields):
     return node
 
 
-def _nested(grant, account, edge, fields):
-    """An edge asked inside the account's fields, e.g. media.limit(12){id,insights.metric(...)}."""
+def _nested(grant, account, edge, fields, link):
+    """An edge asked inside the account's fields, e.g. media.limit(12){id,insights.metric(...)}.
+
+    It answers one page, with its own paging: the next page is read from the edge itself.
+    """
     sub = fields[edge] if fields[edge] is not None else {}
     items = media.recent_media(account) if edge == "media" else media.stories(account)
-    limit = getattr(sub, "modifiers", {}).get("limit")
-    if limit:
-        items = items[: max(0, min(int(limit), nodes.PAGE_SIZE))]
-    return {"data": [_media(grant, item, sub) for item in items]}
+    params = dict(getattr(sub, "modifiers", {}))
+    query = {"fields": nodes.format_fields(sub), **({"limit": params["limit"]} if "limit" in params else {})}
+
+    def edge_link(**cursor):
+        return link.edge(f"{account.id}/{edge}", {**query, **cursor})
+
+    return nodes.paged(items, params, lambda item: _media(grant, item, sub), edge_link)
 
 
 def answer(grant, object_id, edge, params, fields, link):
@@ -87,7 +101,7 @@ def answer(grant, object_id, edge, params, fields, link):
         node = nodes.instagram_node(account, {k: v for k, v in fields.items() if k not in NESTED_EDGES})
         for nested in NESTED_EDGES:
             if nested in fields:
-                node[nested] = _nested(grant, account, nested, fields)
+                node[nested] = _nested(grant, account, nested, fields, link)
         return node
     elif edge == "media":
         return nodes.paged(media.recent_media(account), params, render, link)

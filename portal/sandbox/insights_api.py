@@ -2,7 +2,8 @@
 
 Every number is a function of (account, metric, day) seeded from a hash and scaled by the
 account's followers: refreshing twice gives the same answer, and each day differs. As on Meta,
-one metric the call cannot serve fails the whole call.
+one metric the call cannot serve fails the whole call. Days are Meta's: dates in Los Angeles,
+each reported at the Pacific midnight that ends it (07:00 or 08:00 UTC).
 """
 
 from itertools import product
@@ -10,7 +11,7 @@ from itertools import product
 from portal.sandbox import seeds
 from portal.sandbox.demographics import DEMOGRAPHICS, demographics
 from portal.sandbox.errors import bad_parameter, refuse
-from portal.sandbox.seeds import DAY, between
+from portal.sandbox.seeds import DAY, between, pacific_day, pacific_midnight
 
 DAY_METRICS = {
     "views": ("Views", "The number of times your content was played or displayed."),
@@ -127,12 +128,12 @@ def _days(params, at):
     if until - since > MAX_RANGE:
         raise bad_parameter("(#100) There cannot be more than 30 days (2592000 s) between since and until")
     # A day counts when it ends inside (since, until], as Meta reports a day at its end_time.
-    return since, until, range(since // DAY, until // DAY)
+    return since, until, range(pacific_day(since), pacific_day(until))
 
 
 def day_values(account, day, at=None):
-    """Return every daily metric of an account for one UTC day (0 for days still to come)."""
-    if day > (at or seeds.now()) // DAY:
+    """Return every daily metric of an account for one Pacific date number (0 for days to come)."""
+    if day > pacific_day(at or seeds.now()):
         return dict.fromkeys(DAY_METRICS, 0)
     key, followers = (account.username, day), account.followers_count
     weekend = 1.15 if (day + 3) % 7 >= 5 else 1.0  # 1 Jan 1970 was a Thursday
@@ -187,7 +188,8 @@ def _daily(account, names, params, link, at):
         entry = {"name": name, "period": "day", "title": title, "description": description}
         if metric_type == "time_series":
             entry["values"] = [
-                {"value": per_day[day][name], "end_time": seeds.iso((day + 1) * DAY)} for day in days
+                {"value": per_day[day][name], "end_time": seeds.iso(pacific_midnight(day + 1))}
+                for day in days
             ]
         else:
             total = sum(values[name] for values in per_day.values())

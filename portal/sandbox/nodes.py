@@ -3,6 +3,9 @@
 import base64
 import re
 from dataclasses import dataclass
+from urllib.parse import urlencode
+
+from flask import current_app, url_for
 
 from portal.sandbox import people, tokens
 from portal.sandbox.avatars import avatar_url
@@ -23,6 +26,11 @@ IG_FIELDS = {
 }
 BUSINESS_FIELDS = {"id", "name", "verification_status"}
 PAGE_SIZE = 25  # Meta's default page size, and the sandbox's largest, so paging is exercised
+
+
+def page_size():
+    """Return the largest page the sandbox serves: 25 as at Meta, or SANDBOX_PAGE_SIZE (tests use 2)."""
+    return int(current_app.config.get("SANDBOX_PAGE_SIZE") or PAGE_SIZE)
 
 
 class FieldError(Exception):
@@ -194,6 +202,37 @@ def business_node(business, fields):
     return select("Business", BUSINESS_FIELDS, values, fields)
 
 
+def graph_url(path, query):
+    """Return the sandbox's absolute Graph URL for a path (version included) and query."""
+    return url_for("sandbox.graph_call", path=path, _external=True) + "?" + urlencode(query)
+
+
+class Links:
+    """Paging URLs for the call being answered, or for an edge of its node (nested edges page too)."""
+
+    def __init__(self, version, path, params):
+        self.version, self.path = version, path
+        self.params = {k: v for k, v in params.items() if k not in ("after", "before")}
+
+    def __call__(self, **cursor):
+        return graph_url("/".join(filter(None, [self.version, self.path])), {**self.params, **cursor})
+
+    def edge(self, path, query):
+        """Return the URL of another path at this call's version (a nested edge's own address)."""
+        return graph_url("/".join(filter(None, [self.version, path])), query)
+
+
+def format_fields(fields):
+    """Write parsed fields back in Meta's syntax (the inverse of parse_fields)."""
+    parts = []
+    for name, sub in fields.items():
+        text = name + "".join(f".{k}({v})" for k, v in getattr(sub, "modifiers", {}).items())
+        if sub:
+            text += "{" + format_fields(sub) + "}"
+        parts.append(text)
+    return ",".join(parts)
+
+
 def _cursor(index):
     return base64.urlsafe_b64encode(f"sbx:{index}".encode()).decode().rstrip("=")
 
@@ -208,10 +247,11 @@ def _index(cursor):
 
 def paged(items, params, render, link):
     """Return one page of items in Meta's {"data", "paging"} shape; link(cursor=...) builds URLs."""
+    largest = page_size()
     try:
-        limit = max(1, min(int(params.get("limit") or PAGE_SIZE), PAGE_SIZE))
+        limit = max(1, min(int(params.get("limit") or largest), largest))
     except ValueError:
-        limit = PAGE_SIZE
+        limit = largest
     start = 0
     if params.get("after") and _index(params["after"]) is not None:
         start = _index(params["after"]) + 1

@@ -225,6 +225,14 @@ FACEBOOK_USERS = {
             roles={page_id: ADMIN for page_id in MANNY_PAGE_IDS},
         ),
         FacebookUser(
+            12,
+            "Nora Noads",
+            "Admin of the portfolio that owns Priya Fit, but declines ads_read by default — Meta "
+            "needs it to read an account through a portfolio (asking again ticks it).",
+            businesses=(NATARAJAN,),
+            declines=("ads_read",),
+        ),
+        FacebookUser(
             10,
             "Eve Expiring",
             "Admin of Tiny Steps; her token expires in 3 days and data access in 5 — links, then "

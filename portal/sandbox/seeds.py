@@ -5,17 +5,24 @@ from account to account and from day to day; seeding a hash with (account, metri
 gives exactly that, with no state to keep.
 """
 
+import datetime
 import functools
 import hashlib
 import time
+import zoneinfo
+
+from portal.db import utcnow
 
 HOUR = 3600
 DAY = 24 * HOUR
+# Instagram's daily Insights are days in Los Angeles (reference §5.3): 23, 24 or 25 hours long.
+PACIFIC = zoneinfo.ZoneInfo("America/Los_Angeles")
+EPOCH = datetime.date(1970, 1, 1)
 
 
 def now():
-    """Return the sandbox's clock in whole Unix seconds (tests may replace it)."""
-    return int(time.time())
+    """Return the sandbox's clock in whole Unix seconds (sandbox-clock moves it; tests may replace it)."""
+    return int(utcnow().timestamp())
 
 
 @functools.lru_cache(maxsize=1 << 16)  # a Graph answer asks the same few thousand numbers again and again
@@ -44,3 +51,15 @@ def split(total, weights):
     for key in sorted(shares, key=lambda k: counts[k] - shares[k])[:left]:
         counts[key] += 1
     return counts
+
+
+def pacific_day(unix):
+    """Return the number of the Pacific date a moment falls on (days since 1 January 1970)."""
+    local = datetime.datetime.fromtimestamp(unix, datetime.UTC).astimezone(PACIFIC)
+    return (local.date() - EPOCH).days
+
+
+def pacific_midnight(day):
+    """Return the Unix time at which Pacific date number `day` begins."""
+    date = EPOCH + datetime.timedelta(days=day)
+    return int(datetime.datetime.combine(date, datetime.time(), tzinfo=PACIFIC).timestamp())

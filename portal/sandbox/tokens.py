@@ -12,6 +12,8 @@ import time
 from flask import current_app
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
+from portal.sandbox import seeds
+
 PREFIXES = {
     "code": "SBXC",  # Facebook Login authorization code
     "igcode": "SBXI",  # Instagram Login authorization code
@@ -27,8 +29,8 @@ DATA_ACCESS_SECONDS = 90 * 24 * 3600
 
 
 def now():
-    """Return the current Unix time in whole seconds."""
-    return int(time.time())
+    """Return the sandbox's time in whole Unix seconds: one clock for tokens and content."""
+    return seeds.now()
 
 
 def _serializer(kind):

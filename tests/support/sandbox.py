@@ -25,31 +25,46 @@ class SandboxServer:
 
 
 @pytest.fixture
-def sandbox_server(make_app):
-    """Serve the portal with PORTAL_SANDBOX on, threaded (it calls itself back), on a fresh database."""
+def start_sandbox_server(make_app):
+    """Return a function that serves the portal with PORTAL_SANDBOX on and these settings.
+
+    Threaded (it calls itself back), on this test's database, seeded with the demo creators;
+    stopped when the test ends.
+    """
     import threading
 
     from werkzeug.serving import make_server
 
-    port = free_port()
-    base_url = f"http://127.0.0.1:{port}"
-    application = make_app(SANDBOX=True, BASE_URL=base_url)
-    seeded = application.test_cli_runner().invoke(args=["seed-demo"])
-    assert seeded.exit_code == 0, seeded.output
-    server = make_server("127.0.0.1", port, application, threaded=True)
-    # A short poll interval keeps shutdown() quick: one server per test stays cheap.
-    thread = threading.Thread(
-        target=server.serve_forever, kwargs={"poll_interval": 0.05}, name="sandbox-server", daemon=True
-    )
-    thread.start()
-    try:
-        yield SandboxServer(application, base_url)
-    finally:
+    servers = []
+
+    def start(**settings):
+        port = free_port()
+        base_url = f"http://127.0.0.1:{port}"
+        application = make_app(SANDBOX=True, BASE_URL=base_url, **settings)
+        seeded = application.test_cli_runner().invoke(args=["seed-demo"])
+        assert seeded.exit_code == 0, seeded.output
+        server = make_server("127.0.0.1", port, application, threaded=True)
+        # A short poll interval keeps shutdown() quick: one server per test stays cheap.
+        thread = threading.Thread(
+            target=server.serve_forever, kwargs={"poll_interval": 0.05}, name="sandbox-server", daemon=True
+        )
+        thread.start()
+        servers.append((server, thread))
+        return SandboxServer(application, base_url)
+
+    yield start
+    for server, thread in servers:
         server.shutdown()
         thread.join(timeout=10)
         server.server_close()
-        if not db.database.is_closed():
-            db.database.close()
+    if not db.database.is_closed():
+        db.database.close()
+
+
+@pytest.fixture
+def sandbox_server(start_sandbox_server):
+    """The portal with PORTAL_SANDBOX on, on a live port, with the default settings."""
+    return start_sandbox_server()
 
 
 @pytest.fixture
