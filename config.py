@@ -36,6 +36,8 @@ class Config:
     SCHEDULER_LOCK_FILE = _env("PORTAL_SCHEDULER_LOCK_FILE")
     # Where story images and videos are archived while Instagram still serves them.
     STORY_ARCHIVE = _env("PORTAL_STORY_ARCHIVE")
+    # 1: ask for pages_manage_metadata and subscribe each linked Page, so Meta sends story_insights.
+    STORY_WEBHOOKS = _env("PORTAL_STORY_WEBHOOKS", "0") == "1"
 
     GRAPH_API_VERSION = _env("GRAPH_API_VERSION", "v27.0")
     FACEBOOK_CLIENT_ID = _env("FACEBOOK_CLIENT_ID")

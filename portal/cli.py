@@ -1,4 +1,4 @@
-"""flask CLI commands: create-staff, init-db, seed-demo, scheduler."""
+"""flask CLI commands: create-staff, init-db, seed-demo, refresh-insights, check-grants, scheduler..."""
 
 import logging
 
@@ -69,7 +69,22 @@ def register(app):
         summary = jobs.refresh_all(app)
         for username, reason in {**summary.broken, **summary.failed}.items():
             click.echo(f"  @{username}: {reason}")
+        for username, until in summary.waiting.items():
+            click.echo(
+                f"  @{username}: Instagram's limit for this account; waits until {until:%Y-%m-%d %H:%M} UTC"
+            )
         click.echo(f"Refresh: {summary.line()}; {summary.http_requests} HTTP requests to Meta.")
+
+    @app.cli.command("check-grants")
+    def check_grants():
+        """Ask Meta now whether each linked account's access still works, and print a summary."""
+        from portal.scheduler import jobs
+
+        logging.basicConfig(level=logging.WARNING)
+        result = jobs.check_grants(app)
+        for username, reason in {**result.broken, **result.unchecked}.items():
+            click.echo(f"  @{username}: {reason}")
+        click.echo(f"Grant check: {result.line()}")
 
     @app.cli.command("rotate-token-keys")
     def rotate_token_keys():

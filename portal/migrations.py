@@ -6,9 +6,11 @@ To change the schema: change the model, then append a step that makes the same
 change with playhouse.migrate (and never edit a step that has shipped).
 """
 
+import datetime
 import logging
+import zoneinfo
 
-from peewee import CharField, ForeignKeyField, IntegerField, TextField, fn
+from peewee import BooleanField, CharField, ForeignKeyField, IntegerField, TextField, fn
 from playhouse.migrate import SchemaMigrator, migrate
 
 from portal.db import UTCDateTimeField
@@ -75,6 +77,59 @@ def _v6_creator_list_indexes(migrator):
     ]
 
 
+def _missing_columns(migrator, table, columns):
+    """Return add_column operations for the columns `table` lacks.
+
+    _v3 and _v4 create their tables from the current models, so a database made by them already
+    has the columns a later step adds; one upgraded from before them does not.
+    """
+    present = {column.name for column in migrator.database.get_columns(table)}
+    return [migrator.add_column(table, name, field) for name, field in columns if name not in present]
+
+
+def _pacific_day_ends(migrator):
+    # Daily figures were stored at the end of a UTC day; Meta's days are America/Los_Angeles days
+    # (its end_time is 07:00 or 08:00 UTC). Each stored value keeps the date it was shown under,
+    # now ending where Meta's day of that date ends, so the next refresh overwrites it in place.
+    pacific = zoneinfo.ZoneInfo("America/Los_Angeles")
+    field = UTCDateTimeField()
+    ends = migrator.database.execute_sql('SELECT DISTINCT "end_time" FROM "account_metric"').fetchall()
+    for (stored,) in ends:
+        end = field.python_value(stored)
+        if end is None or (end.hour, end.minute, end.second) != (0, 0, 0):
+            continue
+        day = end.date()  # the day after the one it covers: its Pacific midnight ends that day
+        moved = datetime.datetime.combine(day, datetime.time(), tzinfo=pacific).astimezone(datetime.UTC)
+        param = migrator.database.param
+        migrator.database.execute_sql(
+            f'UPDATE "account_metric" SET "end_time" = {param} WHERE "end_time" = {param}',
+            (field.db_value(moved), field.db_value(end)),
+        )
+
+
+def _v7_meta_as_it_is(migrator):
+    # Meta's v27 rules: a refusal remembered until the next pass, per-account throttling, Instagram
+    # Login's second id, Page webhook subscriptions, story values under Meta's threshold, and days
+    # that are Pacific days.
+    _pacific_day_ends(migrator)
+    operations = _missing_columns(
+        migrator,
+        "social_account",
+        [
+            ("deferred_reason", TextField(null=True)),
+            ("access_denied_since", UTCDateTimeField(null=True)),
+            ("instagram_login_id", CharField(null=True)),
+            ("webhooks_subscribed_at", UTCDateTimeField(null=True)),
+            ("webhook_problem", TextField(null=True)),
+        ],
+    )
+    operations += _missing_columns(
+        migrator, "story_metric", [("under_threshold", BooleanField(default=False))]
+    )
+    index = '"socialaccount_instagram_login_id" ON "social_account" ("instagram_login_id")'
+    return [*operations, migrator.sql(f"CREATE INDEX IF NOT EXISTS {index}")]
+
+
 # (version, step); version 1 is the first released schema.
 STEPS = [
     (2, _v2_reusable_links_and_session_versions),
@@ -82,6 +137,7 @@ STEPS = [
     (4, _v4_insights),
     (5, _v5_compliance),
     (6, _v6_creator_list_indexes),
+    (7, _v7_meta_as_it_is),
 ]
 LATEST = STEPS[-1][0] if STEPS else 1
 

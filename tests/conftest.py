@@ -6,6 +6,7 @@ import re
 import pytest
 import requests_mock
 from support import ADMIN_EMAIL, PASSWORD, STAFF_EMAIL, TEST_HASH, database_url
+from support.graph_rules import legacy_features
 
 from portal import create_app, db, migrations
 from portal.models import Creator, SocialAccount, Staff
@@ -38,6 +39,17 @@ def no_network(request):
         yield mocker
 
 
+@pytest.fixture(autouse=True)
+def graph_calls_use_no_legacy_feature(no_network):
+    """Fail a test whose code sent Meta a feature new apps may not use (?ids=, aliases, ...)."""
+    yield
+    if no_network is None:
+        return  # live tests: the sandbox itself refuses each of them, as Meta does
+    used = [(r.method, r.url, legacy_features(r.url, r.text)) for r in no_network.request_history]
+    used = [entry for entry in used if entry[2]]
+    assert not used, f"legacy Graph features sent to Meta: {used}"
+
+
 @pytest.fixture
 def make_app(tmp_path):
     """Return a factory for apps on this test's database, migrated to the latest schema."""
@@ -45,6 +57,8 @@ def make_app(tmp_path):
     def make(**overrides):
         overrides.setdefault("DATABASE_URL", database_url(tmp_path))
         overrides.setdefault("SCHEDULER_LOCK_FILE", str(tmp_path / "scheduler.lock"))
+        # The sandbox's clock and memory (removed apps, subscriptions) belong to this test alone.
+        overrides.setdefault("SANDBOX_STATE_FILE", str(tmp_path / "sandbox-state.json"))
         application = create_app("testing", **overrides)
         with application.app_context():
             migrations.upgrade(db.database.obj)

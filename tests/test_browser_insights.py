@@ -14,6 +14,7 @@ import pytest
 from playwright.sync_api import expect
 
 from portal.db import utcnow
+from portal.graph.days import day_end, meta_day
 from portal.models import (
     AccountMetric,
     AccountStatus,
@@ -66,11 +67,11 @@ def seed_linked_creator():
             taken_on=today - datetime.timedelta(days=days_ago),
             followers_count=48230 - days_ago * 9,
         )
-    midnight = datetime.datetime.combine(today, datetime.time(), tzinfo=datetime.UTC)
+    meta_today = meta_day(utcnow())
     for days_ago in range(1, 30):
         if days_ago in (7, 8):
             continue  # two days Instagram gave nothing for: a gap in the chart
-        end_time = midnight - datetime.timedelta(days=days_ago - 1)
+        end_time = day_end(meta_today - datetime.timedelta(days=days_ago))  # as Meta reports its days
         AccountMetric.create(account=account, metric="views", end_time=end_time, value=5000 + days_ago * 37)
         AccountMetric.create(account=account, metric="reach", end_time=end_time, value=3000 + days_ago * 11)
     for breakdown, data in (

@@ -17,7 +17,7 @@ from portal.connections.discovery import (
 from portal.graph import GraphError
 
 
-def grant_for(meta, granted=REQUIRED_SCOPES, shared_page_ids=()):
+def grant_for(meta, granted=REQUIRED_SCOPES, shared_page_ids=(), shared_instagram_ids=()):
     """Return a Grant as read_grant would build it; without business_management unless granted."""
     return Grant(
         user_id=meta.user_id,
@@ -28,6 +28,7 @@ def grant_for(meta, granted=REQUIRED_SCOPES, shared_page_ids=()):
         granted=set(granted),
         declined=set(),
         shared_page_ids=set(shared_page_ids),
+        shared_instagram_ids=set(shared_instagram_ids),
     )
 
 
@@ -216,6 +217,7 @@ def test_find_says_not_found_and_names_the_accounts_it_did_reach(graph_client, m
 
 def test_find_blames_an_unshared_portfolio_when_a_shared_page_could_not_be_read(graph_client, meta):
     meta.accounts([meta.page(102, "Ava Recipes", "ava.cooks")])
+    meta.by_id(refused=("301",))  # read by id, Meta answers 100/33: this login may not see it
     found = discover(graph_client, grant_for(meta, shared_page_ids=("102", "301")))
     assert found.hidden_page_ids == {"301"}
     assert found.find("ava.creates") == Problem(LinkProblem.PORTFOLIO_NOT_SHARED, {"username": "ava.creates"})
@@ -306,3 +308,75 @@ def test_a_graph_error_while_reading_the_grant_surfaces_as_graph_error(graph_cli
     with pytest.raises(GraphError) as caught:
         read_grant(graph_client, meta.short_token)
     assert caught.value.token_invalid
+
+
+# --- Pages and accounts that /me/accounts leaves out (reference §0.2 rule 6) ---
+
+
+def test_an_analyst_only_page_missing_from_me_accounts_is_read_by_id_and_links(graph_client, meta):
+    meta.accounts([])  # /me/accounts lists no Page where the user is only an Analyst
+    batch = meta.by_id(meta.page(101, "Ava Studio", "ava.creates", tasks=("ANALYZE",)))
+    found = discover(graph_client, grant_for(meta, shared_page_ids=("101",)))
+    (candidate,) = found.candidates
+    assert (candidate.username, candidate.tasks, candidate.linkable) == ("ava.creates", ["ANALYZE"], True)
+    assert candidate.page_token == meta.page_token(101) and found.hidden_page_ids == set()
+    ((url, query),) = meta.batch_items
+    assert url.startswith("101?") and "instagram_business_account{" in query["fields"]
+    # Each read carries the person's token; the batch itself carries the app's own (checked by the mock).
+    assert query["access_token"] == meta.long_token and batch.call_count == 1
+
+
+def test_an_instagram_account_granted_without_its_page_is_read_by_id(graph_client, meta):
+    meta.accounts([meta.page(102, "Ava Recipes", "ava.cooks", ig_id="17841400000000102")])
+    account = {"id": "17841400000000777", "username": "ava.creates", "name": "Ava", "followers_count": 9}
+    meta.by_id(account)
+    grant = grant_for(meta, shared_instagram_ids=("17841400000000102", "17841400000000777"))
+    found = discover(graph_client, grant)
+    by_name = {c.username: c for c in found.candidates}
+    assert set(by_name) == {"ava.cooks", "ava.creates"}
+    assert by_name["ava.creates"].page_id is None and by_name["ava.creates"].linkable
+    # The account reached through its Page is not read a second time.
+    assert [url.split("?")[0] for url, _ in meta.batch_items] == ["17841400000000777"]
+
+
+def test_a_page_that_refuses_its_read_by_id_is_not_a_candidate(graph_client, meta):
+    meta.accounts([])
+    meta.by_id(refused=("101",))
+    found = discover(graph_client, grant_for(meta, shared_page_ids=("101",)))
+    assert found.candidates == [] and found.hidden_page_ids == {"101"}
+
+
+def test_read_grant_keeps_the_pages_and_accounts_granular_scopes_name(graph_client, meta):
+    meta.long_lived_exchange()
+    meta.me()
+    meta.permissions()
+    meta.debug_token(shared_page_ids=("101", "102"), ig_ids=("17841400000000777",))
+    grant = read_grant(graph_client, meta.short_token)
+    assert grant.shared_page_ids == {"101", "102"}
+    assert grant.shared_instagram_ids == {"17841400000000777"}
+
+
+# --- Business Portfolio access needs ads_read (reference §0.2 rule 5) ---
+
+
+def test_a_portfolio_page_without_ads_read_says_meta_needs_it(graph_client, meta):
+    meta.accounts([])
+    meta.businesses(
+        {
+            "id": "5550001",
+            "name": "Ava Media Ltd",
+            "owned_pages": [meta.page(201, "Ava Official", "ava.official", tasks=None, with_token=False)],
+        }
+    )
+    without_ads = [scope for scope in meta.scopes if scope != "ads_read"]
+    candidate = discover(graph_client, grant_for(meta, granted=without_ads)).candidates[0]
+    assert not candidate.linkable
+    assert candidate.problem == Problem(
+        LinkProblem.ADS_READ_NEEDED, {"page_name": "Ava Official", "business": "Ava Media Ltd"}
+    )
+
+
+def test_a_page_role_needs_no_ads_read(graph_client, meta):
+    meta.accounts([meta.page(101, "Ava Studio", "ava.creates", tasks=("ANALYZE",))])
+    candidate = discover(graph_client, grant_for(meta, granted=REQUIRED_SCOPES)).candidates[0]
+    assert candidate.linkable

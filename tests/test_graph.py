@@ -2,13 +2,16 @@
 
 import hashlib
 import hmac
+import json
 import math
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, quote
 
 import pytest
 import requests
+from support.graph_rules import legacy_features
 
 from portal.graph import GraphError
+from portal.models import SocialAccount
 
 GRAPH = "https://graph.facebook.com/v27.0"
 APP_ID = "fb-app"
@@ -319,3 +322,46 @@ def test_a_failed_call_logs_code_and_trace_id_but_not_the_token(graph_client, no
     text = "\n".join(r.getMessage() for r in caplog.records if r.name.startswith("portal"))
     assert "code=190" in text and "subcode=463" in text and "EJplcsCHuLu" in text
     assert USER_TOKEN not in text and proof(USER_TOKEN) not in text
+
+
+# --- No legacy Graph features (reference §0.2 rule 1): the check every test runs ---
+
+
+@pytest.mark.parametrize(
+    "url, body, found",
+    [
+        ("https://graph.facebook.com/v27.0/?ids=1,2&fields=id", "", ["ids"]),
+        ("https://graph.facebook.com/v27.0/1?fields=id&date_format=U", "", ["date_format"]),
+        ("https://graph.facebook.com/v27.0/1?method=delete", "", ["method"]),
+        ("https://graph.facebook.com/v27.0/1?fields=id&callback=cb", "", ["callback"]),
+        ("https://graph.facebook.com/v27.0/1?fields=username.as(handle)", "", ["field alias"]),
+        ("https://graph.facebook.com/v27.0/act_1/async_batch_requests", "", ["asynchronous batch"]),
+        ("https://graph.facebook.com/v27.0/", "batch=%5B%5D&asynchronous=true", ["asynchronous batch"]),
+        (
+            "https://graph.facebook.com/v27.0/",
+            "batch=" + quote(json.dumps([{"method": "GET", "relative_url": "?ids=1,2"}])),
+            ["ids"],
+        ),
+        ("https://graph.facebook.com/v27.0/1?fields=id,media.limit(12){id}", "", []),
+        ("https://api.instagram.com/oauth/access_token", "callback=x", []),  # not the Graph API
+    ],
+)
+def test_the_legacy_feature_check_names_each_feature(url, body, found):
+    assert legacy_features(url, body) == found
+
+
+def test_everything_a_refresh_sends_uses_no_legacy_feature(app, creator, graph_client, no_network):
+    """The autouse check over a whole refresh: it would fail this test for one ?ids= call."""
+    from portal.insights.refresh import refresh_account
+
+    no_network.post(
+        f"{GRAPH}/",
+        json=lambda request, context: (
+            [{"code": 200, "body": "{}"}] * len(json.loads(parse_qs(request.text)["batch"][0]))
+        ),
+    )
+    account = creator.accounts().get()
+    SocialAccount.update(status="linked", ig_user_id="1784", page_token="EAAP").execute()
+    refresh_account(graph_client, SocialAccount.get_by_id(account.id))
+    assert no_network.request_history
+    assert not [r.url for r in no_network.request_history if legacy_features(r.url, r.text)]

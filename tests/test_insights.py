@@ -5,6 +5,7 @@ import hashlib
 import hmac
 import json
 import re
+import zoneinfo
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -12,6 +13,7 @@ import requests
 
 from portal.graph import GraphClient
 from portal.graph.batch import Backoff, BatchRunner
+from portal.insights import figures
 from portal.insights import refresh as insights
 from portal.models import (
     AccountMetric,
@@ -30,6 +32,7 @@ GRAPH = "https://graph.facebook.com/v27.0/"
 SECRET = "fb-secret"
 NOW = datetime.datetime(2026, 11, 29, 12, 0, tzinfo=datetime.UTC)
 NESTED_METRICS = re.compile(r"insights\.metric\(([^)]*)\)")
+MEDIA_LIMIT = re.compile(r"media\.limit\((\d+)\)")
 DEPRECATED = {
     "impressions",
     "video_views",
@@ -53,22 +56,68 @@ DEPRECATED = {
 }
 
 
+APP_TOKEN = "fb-app|" + SECRET
+BUC_WAIT_MINUTES = 45
+
+
+def graph_error(code, message, subcode=None, transient=False):
+    error = {"message": message, "type": "OAuthException", "code": code, "is_transient": transient}
+    if subcode:
+        error["error_subcode"] = subcode
+    return {"error": error}
+
+
 class FakeInstagram:
-    """Answers Graph batches the way Meta documents them, with faults per Instagram account."""
+    """Answers Graph batches the way Meta documents them (v27, new app), with faults per account.
+
+    As at Meta: an invalid top-level token fails the whole batch, legacy features (?ids=, aliases,
+    date_format...) are refused with code 100, nested edges page, and 80002 throttles one account.
+    """
 
     def __init__(self, followers=1234):
         self.followers = followers
-        # ig id -> a fault for every call about it ("500", "190", "throttle"), or a list of
-        # faults, one per batch request, after which the account behaves
+        # ig id -> a fault for every call about it ("500", "190", "throttle", "buc", "refused", "nested500"),
+        # or a list of faults, one per batch request, after which the account behaves
         self.faults = {}
         self.items = []  # every batch item received: (relative_url, query dict)
         self.posts = []  # every batch HTTP request
         self.refuse_nested = False  # the account call fails for one post, as Meta does for old posts
+        self.media = list(self.MEDIA)
+        self.page_size = 25  # Meta's default; nested edges page at this size too
+        self.revoked = set()  # tokens whose person removed the app: 190/458
+        self.busy = set()  # ig ids at 95% of their own limit: answered, with the usage header
+
+    def _media_page(self, fields, query):
+        start = int(query.get("after") or -1) + 1
+        size = min(int(query.get("limit") or self.page_size), self.page_size)
+        chunk = self.media[start : start + size]
+        metrics = NESTED_METRICS.search(fields)
+        data = [
+            {**m, "insights": self.media_insights(m["id"], metrics.group(1).split(","))[1]} if metrics else m
+            for m in chunk
+        ]
+        page = {"data": data}
+        if chunk:
+            page["paging"] = {"cursors": {"before": str(start), "after": str(start + len(chunk) - 1)}}
+            if start + len(chunk) < len(self.media):
+                page["paging"]["next"] = f"{GRAPH}17841400000000001/media?after={start + len(chunk) - 1}"
+        return page
 
     def answer(self, path, query, active):
         ig = path.split("/")[0]
+        if query.get("access_token") in self.revoked:
+            return 400, graph_error(190, "The user has not authorized application fb-app.", 458)
+        legacy = [name for name in ("ids", "date_format", "method", "callback") if name in query]
+        if legacy or ".as(" in query.get("fields", ""):
+            return 400, graph_error(100, f"(#100) {legacy or 'alias'} is not available to new apps")
         kind = active.get(ig)
-        if kind:
+        if kind == "nested500" and "media." in query.get("fields", ""):
+            return 500, graph_error(2, "(#2) Service temporarily unavailable", transient=True)
+        if kind == "refused":
+            return 400, graph_error(10, "(#10) Application does not have permission for this action")
+        if kind == "buc":
+            return 400, graph_error(80002, "There have been too many calls to this Instagram account.")
+        if kind and kind not in ("nested500",):
             if kind == "500":
                 return 500, {
                     "error": {
@@ -104,20 +153,13 @@ class FakeInstagram:
             ]
             return 200, {"data": data}
         if path.endswith("/media"):
-            return 200, {"data": self.MEDIA}
+            return 200, self._media_page(query.get("fields", ""), query)
         if path.endswith("/stories"):
             return 200, {"data": self.STORIES}
-        if path.startswith(("m1/", "m2/")):
+        if path.startswith("m") and path.endswith("/insights"):
             return self.media_insights(path.split("/")[0], query["metric"].split(","))
         if path.startswith("s1/"):
             return self.story_insights()
-        if not path and "ids" in query:  # ?ids=a,b: one answer per id; one refusal fails them all
-            metrics = NESTED_METRICS.search(query["fields"]).group(1).split(",")
-            answers = {i: self.media_insights(i, metrics) for i in query["ids"].split(",")}
-            failed = [answer for answer in answers.values() if answer[0] != 200]
-            if failed:
-                return failed[0]
-            return 200, {i: {"id": i, "insights": body} for i, (_, body) in answers.items()}
         node = {
             "id": ig,
             "username": "ava.creates",
@@ -129,10 +171,8 @@ class FakeInstagram:
         if "media." in fields:  # field expansion: media{...,insights.metric(...)}, stories{...}
             if self.refuse_nested:
                 return 400, {"error": {"message": self.REFUSED, "code": 100, "error_subcode": 2108006}}
-            metrics = NESTED_METRICS.search(fields).group(1).split(",")
-            node["media"] = {
-                "data": [{**m, "insights": self.media_insights(m["id"], metrics)[1]} for m in self.MEDIA]
-            }
+            inner = fields[fields.index("media.") : fields.index("}") + 1]
+            node["media"] = self._media_page(inner, {"limit": MEDIA_LIMIT.search(fields).group(1)})
             node["stories"] = {"data": self.STORIES}
         return 200, node
 
@@ -165,6 +205,12 @@ class FakeInstagram:
 
     def __call__(self, request, context):
         self.posts.append(request)
+        form = parse_qs(request.text)
+        top = form["access_token"][0]
+        proof = hmac.new(SECRET.encode(), top.encode(), hashlib.sha256).hexdigest()
+        if top in self.revoked or form.get("appsecret_proof") != [proof]:
+            context.status_code = 400  # Meta checks the batch's own token even when items carry theirs
+            return graph_error(190, "Error validating access token: The user has not authorized application.")
         active = {}
         for ig, fault in self.faults.items():
             if isinstance(fault, list):
@@ -172,14 +218,21 @@ class FakeInstagram:
                     active[ig] = fault.pop(0)
             else:
                 active[ig] = fault
-        form = parse_qs(request.text)
         answers = []
         for entry in json.loads(form["batch"][0]):
             url = urlsplit(entry["relative_url"])
             query = {k: v[0] for k, v in parse_qs(url.query).items()}
             self.items.append((entry["relative_url"], query))
             status, body = self.answer(url.path, query, active)
-            answers.append({"code": status, "body": json.dumps(body)})
+            answer = {"code": status, "body": json.dumps(body)}
+            ig = url.path.split("/")[0]
+            throttled = isinstance(body, dict) and body.get("error", {}).get("code") == 80002
+            if throttled or ig in self.busy:
+                usage = {"type": "instagram", "call_count": 100 if throttled else 95}
+                usage["estimated_time_to_regain_access"] = BUC_WAIT_MINUTES
+                header = {"name": "X-Business-Use-Case-Usage", "value": json.dumps({ig: [usage]})}
+                answer["headers"] = [header]
+            answers.append(answer)
         return answers
 
 
@@ -240,8 +293,10 @@ def test_a_refresh_asks_no_deprecated_metric(app, creator, client, meta_ig):
 
 def test_photos_are_not_asked_reels_only_metrics(app, creator, client, meta_ig):
     insights.refresh_account(client, linked_account(creator), now=NOW, runner=quick_runner(client))
-    reels_only = [q for _, q in meta_ig.items if "ig_reels_avg_watch_time" in q.get("fields", "")]
-    assert [q["ids"] for q in reels_only] == ["m1"]  # the reel alone, in one ?ids= call
+    reels_only = [
+        url.split("?")[0] for url, q in meta_ig.items if "ig_reels_avg_watch_time" in q.get("metric", "")
+    ]
+    assert reels_only == ["m1/insights"]  # the reel alone, in a call of its own (no ?ids= for new apps)
     photo = Media.get(Media.ig_media_id == "m2")
     reel = Media.get(Media.ig_media_id == "m1")
     assert {m.metric for m in photo.metrics} == set(insights.FEED_METRICS)
@@ -251,7 +306,8 @@ def test_photos_are_not_asked_reels_only_metrics(app, creator, client, meta_ig):
 def test_one_call_reads_profile_media_with_their_insights_and_stories(app, creator, client, meta_ig):
     insights.refresh_account(client, linked_account(creator), now=NOW, runner=quick_runner(client))
     paths = [urlsplit(url).path for url, _ in meta_ig.items]
-    assert not [p for p in paths if p.endswith(("/media", "/stories")) or p.startswith("m")]
+    assert not [p for p in paths if p.endswith(("/media", "/stories"))]
+    assert [p for p in paths if p.startswith("m")] == ["m1/insights"]  # only the reel asks for more
     # the account call, 30 days, 8 audience breakdowns, the reel's own metrics, the story's Insights
     assert len(paths) == 1 + 30 + 8 + 1 + 1
     assert len(meta_ig.posts) == 2  # the 39 calls that need nothing first, then the 2 they call for
@@ -448,14 +504,162 @@ def test_unreachable_meta_fails_the_account_not_the_pass(app, creator, client, n
     assert summary.failed and "Could not reach Facebook" in SocialAccount.get_by_id(account.id).last_error
 
 
-def test_throttling_waits_as_long_as_meta_says(app, creator, client, no_network):
-    buc = {"111": [{"type": "instagram", "call_count": 100, "estimated_time_to_regain_access": 45}]}
-    error = {"error": {"message": "Application request limit reached", "code": 80002}}
-    headers = [{"name": "X-Business-Use-Case-Usage", "value": json.dumps(buc)}]
-    no_network.post(GRAPH, json=[{"code": 400, "headers": headers, "body": json.dumps(error)}] * 41)
+def test_an_instagram_accounts_throttling_waits_as_long_as_meta_says(app, creator, client, meta_ig):
+    account = linked_account(creator, "a.one", "111")
+    meta_ig.faults["111"] = "buc"
     before = datetime.datetime.now(datetime.UTC)
-    summary = insights.refresh_account(
-        client, linked_account(creator, "a.one", "111"), now=NOW, runner=quick_runner(client)
+    summary = insights.refresh_account(client, account, now=NOW, runner=quick_runner(client))
+    until = summary.waiting["a.one"]
+    assert before + datetime.timedelta(minutes=BUC_WAIT_MINUTES) <= until
+    assert until <= before + datetime.timedelta(minutes=BUC_WAIT_MINUTES + 1)
+    again = SocialAccount.get_by_id(account.id)
+    assert (
+        again.refresh_deferred_until == until
+        and "Instagram's limit for this account" in again.deferred_reason
     )
-    assert summary.throttled_until >= before + datetime.timedelta(minutes=45)
-    assert summary.throttled_until <= before + datetime.timedelta(minutes=46)
+    assert summary.throttled_until is None and summary.deferred == 1 and not summary.refreshed
+
+
+# --- Meta's v27 rules (reference §0.2) ---
+
+
+def test_the_batch_carries_the_apps_own_token_and_each_call_its_accounts(app, creator, client, meta_ig):
+    account = linked_account(creator)
+    insights.refresh_account(client, account, now=NOW, runner=quick_runner(client))
+    for post in meta_ig.posts:
+        form = parse_qs(post.text)
+        assert form["access_token"] == [APP_TOKEN]
+        assert form["appsecret_proof"] == [
+            hmac.new(SECRET.encode(), APP_TOKEN.encode(), hashlib.sha256).hexdigest()
+        ]
+    assert {query["access_token"] for _, query in meta_ig.items} == {account.page_token}
+
+
+def test_one_creators_revoked_token_never_fails_anothers_refresh(app, creator, client, meta_ig):
+    first = linked_account(creator, "first.one", "111")
+    second = linked_account(creator, "second.one", "222")
+    third = linked_account(creator, "third.one", "333")
+    meta_ig.revoked.add(first.page_token)  # the first account of the batch: its person removed the app
+    summary = insights.refresh_many(client, [first, second, third], now=NOW, runner=quick_runner(client))
+    assert summary.refreshed == ["second.one", "third.one"]
+    assert "has not authorized application" in summary.broken["first.one"]
+    for account in (second, third):
+        views = AccountMetric.select().where(
+            (AccountMetric.account == account) & (AccountMetric.metric == "views")
+        )
+        assert views.count() == 30
+    assert SocialAccount.get_by_id(first.id).status == AccountStatus.LINK_BROKEN
+
+
+def test_one_instagram_accounts_limit_defers_it_alone(app, creator, client, meta_ig):
+    limited = linked_account(creator, "limited.one", "111")
+    other = linked_account(creator, "other.one", "222")
+    meta_ig.faults["111"] = "buc"
+    summary = insights.refresh_many(client, [limited, other], now=NOW, runner=quick_runner(client))
+    assert summary.refreshed == ["other.one"] and set(summary.waiting) == {"limited.one"}
+    assert summary.throttled_until is None and summary.deferred == 1
+    assert ProfileSnapshot.select().where(ProfileSnapshot.account == other).count() == 1
+    assert ProfileSnapshot.select().where(ProfileSnapshot.account == limited).count() == 0
+    assert SocialAccount.get_by_id(other.id).refresh_deferred_until is None
+    # The throttled account got no call after Meta's answer: its reel and story were not asked.
+    asked = [url for url, _ in meta_ig.items]
+    assert sum(1 for url in asked if url.startswith("111")) == 1 + 30 + 8
+    assert SocialAccount.refreshable(NOW).where(SocialAccount.id == limited.id).count() == 0
+
+
+def test_an_account_near_its_own_limit_is_stored_then_waits(app, creator, client, meta_ig):
+    busy = linked_account(creator, "busy.one", "111")
+    meta_ig.busy.add("111")
+    summary = insights.refresh_many(client, [busy], now=NOW, runner=quick_runner(client))
+    assert summary.refreshed == ["busy.one"] and "busy.one" in summary.waiting
+    assert ProfileSnapshot.select().where(ProfileSnapshot.account == busy).count() == 1
+    assert SocialAccount.get_by_id(busy.id).refresh_deferred_until == summary.waiting["busy.one"]
+
+
+def test_nested_media_pages_are_followed_until_twelve_posts(app, creator, client, meta_ig):
+    meta_ig.page_size = 2  # Meta pages nested edges too: media.limit(12){...} answers 2 at a time
+    meta_ig.media = [
+        {
+            "id": f"m{n}",
+            "media_type": "VIDEO" if n % 3 == 0 else "IMAGE",
+            "media_product_type": "REELS" if n % 3 == 0 else "FEED",
+            "timestamp": f"2026-11-{28 - n:02d}T12:00:00+0000",
+        }
+        for n in range(1, 16)
+    ]
+    summary = insights.refresh_account(client, linked_account(creator), now=NOW, runner=quick_runner(client))
+    assert summary.refreshed == ["ava.creates"]
+    assert sorted(m.ig_media_id for m in Media.select()) == sorted(f"m{n}" for n in range(1, 13))
+    reels = Media.select().where(Media.media_product_type == "REELS")
+    assert reels.count() == 4 and all(r.metrics.count() == len(insights.REELS_METRICS) for r in reels)
+    pages = [q for url, q in meta_ig.items if url.startswith("17841400000000001/media")]
+    assert len(pages) == 5 and all("insights.metric(" in q["fields"] for q in pages)
+
+
+def test_a_refusal_on_two_passes_in_a_row_breaks_the_link_with_a_plain_reason(app, creator, client, meta_ig):
+    account = linked_account(creator)
+    meta_ig.faults[account.ig_user_id] = "refused"
+    first = insights.refresh_account(client, account, now=NOW, runner=quick_runner(client))
+    once = SocialAccount.get_by_id(account.id)
+    assert "ava.creates" in first.failed and once.status == AccountStatus.LINKED
+    assert "refuses again on the next refresh" in once.last_error and once.access_denied_since == NOW
+    second = insights.refresh_account(client, once, now=NOW, runner=quick_runner(client))
+    twice = SocialAccount.get_by_id(account.id)
+    assert "ava.creates" in second.broken and twice.status == AccountStatus.LINK_BROKEN
+    assert twice.last_error.startswith("Instagram refused the permission this needs")
+
+
+def test_a_success_between_refusals_starts_the_count_again(app, creator, client, meta_ig):
+    account = linked_account(creator)
+    meta_ig.faults[account.ig_user_id] = ["refused"] * 3  # the first pass only (three rounds of batches)
+    insights.refresh_account(client, account, now=NOW, runner=quick_runner(client))
+    meta_ig.faults.clear()
+    insights.refresh_account(
+        client, SocialAccount.get_by_id(account.id), now=NOW, runner=quick_runner(client)
+    )
+    healed = SocialAccount.get_by_id(account.id)
+    assert healed.access_denied_since is None and healed.last_error is None
+    meta_ig.faults[account.ig_user_id] = "refused"
+    insights.refresh_account(client, healed, now=NOW, runner=quick_runner(client))
+    assert SocialAccount.get_by_id(account.id).status == AccountStatus.LINKED  # once again, not twice
+
+
+def test_a_field_expanded_call_that_stays_unavailable_is_read_item_by_item(app, creator, client, meta_ig):
+    account = linked_account(creator)
+    meta_ig.faults[account.ig_user_id] = "nested500"  # only the field-expanded call keeps failing
+    summary = insights.refresh_account(client, account, now=NOW, runner=quick_runner(client))
+    assert summary.refreshed == ["ava.creates"] and not summary.failed
+    asked = [urlsplit(url).path for url, _ in meta_ig.items]
+    assert asked.count(account.ig_user_id) == 4 + 1  # four attempts, then the profile alone
+    assert "m1/insights" in asked and "m2/insights" in asked
+    assert Media.select().count() == 2
+
+
+@pytest.mark.parametrize(
+    "now, day, hours, end_hour",
+    [
+        # Standard time ended at 02:00 on Sunday 1 November 2026 in Los Angeles: a 25-hour day.
+        (datetime.datetime(2026, 11, 5, 20, tzinfo=datetime.UTC), datetime.date(2026, 11, 1), 25, 8),
+        (datetime.datetime(2026, 11, 5, 20, tzinfo=datetime.UTC), datetime.date(2026, 10, 31), 24, 7),
+        # Daylight time began at 02:00 on Sunday 8 March 2026: a 23-hour day.
+        (datetime.datetime(2026, 3, 12, 20, tzinfo=datetime.UTC), datetime.date(2026, 3, 8), 23, 7),
+        (datetime.datetime(2026, 3, 12, 20, tzinfo=datetime.UTC), datetime.date(2026, 3, 7), 24, 8),
+    ],
+)
+def test_days_are_metas_pacific_days_across_a_dst_change(
+    app, creator, client, meta_ig, now, day, hours, end_hour
+):
+    account = linked_account(creator)
+    insights.refresh_account(client, account, now=now, runner=quick_runner(client))
+    pacific = zoneinfo.ZoneInfo("America/Los_Angeles")
+    start = datetime.datetime.combine(day, datetime.time(), tzinfo=pacific)
+    (query,) = [q for _, q in meta_ig.items if q.get("since") == str(int(start.timestamp()))]
+    until = datetime.datetime.fromtimestamp(int(query["until"]), datetime.UTC)
+    assert until - start == datetime.timedelta(hours=hours)
+    assert (until.hour, until.minute) == (end_hour, 0)  # Meta's end_time: 07:00 (PDT) or 08:00 (PST) UTC
+    stored = AccountMetric.get((AccountMetric.metric == "views") & (AccountMetric.end_time == until))
+    assert stored.value == int(query["since"]) // 86400 % 97  # the fake's value for exactly that call
+    assert figures.metric_day(stored.end_time) == day
+    # 30 of Meta's days up to today in Los Angeles, each asked once.
+    days = sorted(int(q["since"]) for _, q in meta_ig.items if "since" in q)
+    assert len(days) == len(set(days)) == 30

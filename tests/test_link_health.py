@@ -1,6 +1,7 @@
 """Link health for staff: expiries, permissions, last reads and throttling; accounts losing access soon."""
 
 import datetime
+import html
 import re
 
 from portal import db
@@ -22,8 +23,8 @@ HX = {"HX-Request": "true"}
 ALL_SCOPES = "instagram_basic,instagram_manage_insights,pages_show_list,pages_read_engagement,public_profile"
 
 
-def plain(html):
-    text = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html))
+def plain(page):
+    text = html.unescape(re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", page)))
     return re.sub(r" ([.,;:)])", r"\1", re.sub(r"\( ", "(", text))
 
 
@@ -93,14 +94,18 @@ def test_health_shows_expiries_missing_scopes_last_reads_error_and_throttling(ad
 
     text = metrics_page(admin_client, account)
     assert "Data access ends in 5 days" in text and "Send Ava Chen their link again" in text
-    assert f"Access token Expires {stamp(now + days(40))}" in text
+    # The account is read with its Page token: the user token's expiry is shown, and ends nothing.
+    assert (
+        "Access token Read with a Page token, which does not expire. The Facebook user's own token "
+        f"expires {stamp(now + days(40))}; that ends nothing here."
+    ) in text
     assert f"Data access Until {stamp(now + days(5))}" in text
     assert "Missing 1 of 4 needed:" in text
     assert "Missing: Access insights for the Instagram account (instagram_manage_insights)" in text
     assert "Granted: Access profile and posts from the Instagram account (instagram_basic)" in text
     assert "Also granted: business_management." in text
     assert "Last error Permission missing: (#10) Application does not have permission" in text
-    assert f"Rate limit Meta asked us to wait until {stamp(wait)}." in text
+    assert f"Rate limit Meta asked us to slow down. Next refresh after {stamp(wait)}." in text
     assert f"Profile {stamp(read_profile)}" in text
     assert f"Daily metrics {stamp(read_daily)}" in text
     assert "Audience never" in text
@@ -114,10 +119,37 @@ def test_a_page_token_does_not_expire_and_no_throttling_is_reported(admin_client
         SocialAccount.id == account.id
     ).execute()  # Meta's wait is over
     text = metrics_page(admin_client, account)
-    assert "Access token Does not expire" in text
+    assert "Access token Read with a Page token, which does not expire." in text
+    assert "ends nothing" not in text  # no user token expiry on record
     assert "All 4 needed are granted." in text and "Missing" not in text
     assert "Last error None" in text and "Rate limit No throttling reported." in text
     assert "Data access ends" not in text and "Data access has ended" not in text
+
+
+def test_an_account_read_with_the_user_token_ends_with_it(admin_client, creator):
+    expires = utcnow() + days(20)
+    account = linked(creator, "ava.creates", token_expires_at=expires)
+    SocialAccount.update(page_token=None).where(SocialAccount.id == account.id).execute()
+    text = metrics_page(admin_client, account)
+    assert (
+        f"Access token Read with the Facebook user's token: expires {stamp(expires)}, and the link with it."
+        in text
+    )
+
+
+def test_throttling_of_this_account_alone_says_so(admin_client, creator):
+    account = linked(creator, "ava.creates")
+    wait = utcnow() + datetime.timedelta(minutes=30)
+    reason = f"Instagram's limit for this account: Meta asked us to wait until {wait:%Y-%m-%d %H:%M} UTC."
+    SocialAccount.update(refresh_deferred_until=wait, deferred_reason=reason).where(
+        SocialAccount.id == account.id
+    ).execute()
+    assert f"Rate limit {reason} Next refresh after {stamp(wait)}." in metrics_page(admin_client, account)
+
+
+def test_stories_are_polled_only_while_story_webhooks_are_off(admin_client, creator):
+    text = metrics_page(admin_client, linked(creator, "ava.creates"))
+    assert "Stories Polling only: live stories are read every hour (story webhooks are off" in text
 
 
 def test_data_access_that_has_ended_says_so(admin_client, creator):

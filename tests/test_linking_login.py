@@ -15,7 +15,8 @@ from portal.models import AccountStatus, Creator, LedgerEntry, MetaGrant, Social
 FACEBOOK_CALLBACK = "https://portal.example/link/facebook/callback"
 INSTAGRAM_CALLBACK = "https://portal.example/link/instagram/callback"
 FACEBOOK_SCOPE = (
-    "instagram_basic,instagram_manage_insights,pages_show_list,pages_read_engagement,business_management"
+    "instagram_basic,instagram_manage_insights,pages_show_list,pages_read_engagement,business_management,"
+    "ads_read"
 )
 CODE = "AQDvX9authorizationCodeFromMeta123"
 STATE = re.compile(r"^[A-Za-z0-9_-]{22,}$")
@@ -568,6 +569,7 @@ def test_portfolio_not_shared_is_explained(link_browser, creator, meta):
     meta.permissions(declined=("business_management",))
     meta.debug_token(shared_page_ids=("301",))
     meta.accounts([])
+    meta.by_id(refused=("301",))  # the Page, read by id, cannot be seen without its portfolio
     page = connect_business(link_browser, creator)
     assert "<h3>The Page is in a Business Portfolio you did not share</h3>" in page
 

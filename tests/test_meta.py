@@ -524,3 +524,84 @@ def test_story_insights_for_unknown_or_revoked_stories_are_ignored(meta_callback
 def test_webhook_body_over_the_size_limit_is_refused(meta_callbacks_app, live_story):
     body = b"{" + b" " * (1024 * 1024) + b"}"
     assert _deliver(meta_callbacks_app.test_client(), body).status_code == 413
+
+
+# --- Story values under Meta's privacy threshold (reference §6.4): -1 means "fewer than 5" ---
+
+
+def test_minus_one_is_stored_as_fewer_than_five_and_never_as_a_number(
+    meta_callbacks_app, live_story, admin, sign_in
+):
+    client = meta_callbacks_app.test_client()
+    assert _deliver(client, story_insights(replies=-1, reach=-1, exits=3)).status_code == 200
+    rows = {m.metric: m for m in StoryMetric.select().where(StoryMetric.story == live_story)}
+    assert (rows["reach"].value, rows["reach"].under_threshold) == (None, True)
+    assert (rows["replies"].value, rows["replies"].under_threshold) == (None, True)
+    assert (rows["exits"].value, rows["exits"].under_threshold) == (3, False)
+    assert (rows["views"].value, rows["views"].under_threshold) == (40, False)  # polling's, untouched
+
+    staff = meta_callbacks_app.test_client()
+    sign_in(staff, admin.email)
+    account = live_story.account
+    page = staff.get(f"/creators/{account.creator_id}/accounts/{account.id}/metrics").get_data(as_text=True)
+    assert '<dt>Reach</dt><dd><abbr class="under-threshold"' in page and ">&lt;5</abbr>" in page
+    csv_text = staff.get(f"/creators/{account.creator_id}/accounts/{account.id}/metrics.csv").get_data(
+        as_text=True
+    )
+    reach = [line for line in csv_text.splitlines() if line.startswith("story,") and ",reach," in line]
+    assert reach and reach[0].endswith(",fewer than 5 (Meta's privacy threshold)") and ",-1," not in csv_text
+
+
+def test_a_polled_number_replaces_a_webhooks_fewer_than_five(meta_callbacks_app, live_story):
+    from portal.insights import rows as insight_rows
+
+    _deliver(meta_callbacks_app.test_client(), story_insights(reach=-1))
+    account = live_story.account
+    answers = {
+        (account.id, "stories"): {"data": [{"id": STORY_ID, "media_type": "IMAGE"}]},
+        (account.id, "story_insights", STORY_ID): {"data": [{"name": "reach", "values": [{"value": 8}]}]},
+    }
+    insight_rows.write_stories(account, answers, utcnow(), {})
+    row = StoryMetric.get((StoryMetric.story == live_story) & (StoryMetric.metric == "reach"))
+    assert (row.value, row.under_threshold) == (8, False)
+
+
+# --- Instagram Login has two ids (reference §0.2 rule 10) ---
+
+
+def verified_leo(creator):
+    """Record Leo's verification as Instagram Login's /me answers it: both ids."""
+    from portal.connections.linking import record_verification
+
+    profile = {"id": "26000000000000007", "user_id": "17841400000000007", "username": "leo.sketches"}
+    account, problem = record_verification(creator, profile)
+    assert problem is None
+    return account
+
+
+def test_verification_keeps_both_instagram_ids(meta_callbacks_app, creator):
+    account = verified_leo(creator)
+    assert (account.ig_user_id, account.instagram_login_id) == ("17841400000000007", "26000000000000007")
+
+
+@pytest.mark.parametrize("sent_id", ["26000000000000007", "17841400000000007"], ids=["app-scoped", "user_id"])
+def test_instagram_deauthorize_matches_either_id(meta_callbacks_app, creator, sent_id):
+    account = verified_leo(creator)
+    client = meta_callbacks_app.test_client()
+    answer = client.post("/meta/deauthorize", data={"signed_request": signed_request(sent_id, IG_SECRET)})
+    assert answer.status_code == 200
+    assert SocialAccount.get_by_id(account.id).status == AccountStatus.REVOKED
+
+
+@pytest.mark.parametrize("sent_id", ["26000000000000007", "17841400000000007"], ids=["app-scoped", "user_id"])
+def test_instagram_data_deletion_matches_either_id_and_forgets_both(meta_callbacks_app, creator, sent_id):
+    account = verified_leo(creator)
+    client = meta_callbacks_app.test_client()
+    answer = client.post("/meta/data-deletion", data={"signed_request": signed_request(sent_id, IG_SECRET)})
+    assert answer.status_code == 200 and answer.get_json()["confirmation_code"]
+    gone = SocialAccount.get_by_id(account.id)
+    assert gone.status == AccountStatus.REVOKED and (gone.ig_user_id, gone.instagram_login_id) == (None, None)
+    status = client.get(f"/meta/deletion-status/{answer.get_json()['confirmation_code']}").get_data(
+        as_text=True
+    )
+    assert "Deleted the access and stored figures of 1 Instagram account." in status

@@ -1,10 +1,13 @@
 """An older database is upgraded in place: its rows survive and it ends like a new one."""
 
+import datetime
+
 from peewee import BooleanField, CharField, ForeignKeyField, IntegerField, Model, TextField
 
 from portal import db, migrations
 from portal.db import UTCDateTimeField
-from portal.models import MODELS, Creator, SchemaVersion, Staff
+from portal.insights import figures
+from portal.models import MODELS, AccountMetric, Creator, SchemaVersion, SocialAccount, Staff
 
 
 def build_version_1(database):
@@ -121,3 +124,23 @@ def test_upgraded_schema_matches_a_new_one(make_app, tmp_path):
     upgraded = columns(db.database.obj)
     make_app(DATABASE_URL=f"sqlite:///{tmp_path / 'new.sqlite3'}")
     assert upgraded == columns(db.database.obj)
+
+
+def test_version_7_moves_stored_days_to_metas_pacific_days(app):
+    """A value shown under a date stays under it; it now ends where Meta's day of that date ends."""
+    database = db.database.obj
+    creator = Creator.create(name="Ava Chen")
+    account = SocialAccount.create(creator=creator, username="ava.creates")
+    utc_end = datetime.datetime(2026, 11, 2, tzinfo=datetime.UTC)  # stored for 1 November, the old way
+    pacific_end = datetime.datetime(2026, 11, 5, 8, tzinfo=datetime.UTC)  # already a Meta end_time
+    AccountMetric.create(account=account, metric="views", end_time=utc_end, value=5)
+    AccountMetric.create(account=account, metric="views", end_time=pacific_end, value=7)
+    SchemaVersion.delete().execute()
+    SchemaVersion.create(version=6)
+
+    assert migrations.upgrade(database) == [7]
+    ends = dict(AccountMetric.select(AccountMetric.value, AccountMetric.end_time).tuples())
+    # 1 November 2026 in Los Angeles (a 25-hour day: daylight time ended) ends at 08:00 UTC on the 2nd.
+    assert ends == {5: datetime.datetime(2026, 11, 2, 8, tzinfo=datetime.UTC), 7: pacific_end}
+    assert figures.metric_day(ends[5]) == datetime.date(2026, 11, 1)
+    assert migrations.upgrade(database) == []

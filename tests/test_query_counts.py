@@ -8,6 +8,8 @@ import pytest
 
 from portal import db
 from portal.db import utcnow
+from portal.graph.days import day_end as meta_day_end
+from portal.graph.days import meta_day
 from portal.models import (
     AccountMetric,
     AccountStatus,
@@ -50,9 +52,8 @@ AUDIENCE_DATA = {
 
 
 def day_end(days_ago):
-    """The end_time of the daily metric for the day `days_ago` days before today."""
-    today = datetime.datetime.combine(utcnow().date(), datetime.time(), tzinfo=datetime.UTC)
-    return today - datetime.timedelta(days=days_ago - 1)
+    """The end_time Meta gives the daily metric of the (Pacific) day `days_ago` days before today."""
+    return meta_day_end(meta_day(utcnow()) - datetime.timedelta(days=days_ago))
 
 
 def add_account(creator, username, status=AccountStatus.LINKED, data_access_days=30):

@@ -8,6 +8,8 @@ import re
 from urllib.parse import parse_qs, urlsplit
 
 from portal.db import utcnow
+from portal.graph.days import day_end as meta_day_end
+from portal.graph.days import meta_day
 from portal.insights import figures
 from portal.models import (
     AccountMetric,
@@ -63,9 +65,8 @@ def ava(creator):
 
 
 def day_end(days_ago):
-    """The end_time of the daily metric for the day `days_ago` days before today."""
-    today = datetime.datetime.combine(utcnow().date(), datetime.time(), tzinfo=datetime.UTC)
-    return today - datetime.timedelta(days=days_ago - 1)
+    """The end_time Meta gives the daily metric of the (Pacific) day `days_ago` days before today."""
+    return meta_day_end(meta_day(utcnow()) - datetime.timedelta(days=days_ago))
 
 
 def add_views(account, days_ago, value, metric="views"):
@@ -439,6 +440,7 @@ def test_csv_holds_every_figure_as_an_attachment(admin_client, creator):
         "metric",
         "breakdown",
         "period",
+        "day",
         "end_time",
         "value",
         "fetched_at",
@@ -452,6 +454,10 @@ def test_csv_holds_every_figure_as_an_attachment(admin_client, creator):
     assert followers == ["48100", "48230"]
     views = [r for r in rows if r["kind"] == "daily" and r["metric"] == "views"]
     assert [r["value"] for r in views] == ["5100", "6200"] and all(r["fetched_at"] for r in views)
+    # Each daily figure is labelled with Meta's day (a Pacific date) and ends at Meta's end_time.
+    today = meta_day(utcnow())
+    assert [r["day"] for r in views] == [str(today - datetime.timedelta(days=n)) for n in (3, 1)]
+    assert [r["end_time"] for r in views] == [day_end(n).isoformat() for n in (3, 1)]
     ages = {r["item"]: r["value"] for r in rows if r["kind"] == "audience" and r["breakdown"] == "age"}
     assert ages == {"18-24": "3000", "25-34": "4500"}
     story = [r for r in rows if r["kind"] == "story"]

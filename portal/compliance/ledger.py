@@ -39,6 +39,7 @@ PROBLEMS = {
     LinkProblem.NOT_FOUND: "the account was not among those the Facebook user can reach",
     LinkProblem.ROLE_TOO_LOW: "the Facebook user's role on the Page is too low",
     LinkProblem.PORTFOLIO_NOT_SHARED: "the Page sits in a Business Portfolio that was not shared",
+    LinkProblem.ADS_READ_NEEDED: "Meta needs ads_read for a Page reached through a Business Portfolio",
     LinkProblem.FACEBOOK_ERROR: "Facebook or Instagram answered with an error",
     LinkProblem.LINKED_ELSEWHERE: "the account is already linked to another creator",
     LinkProblem.WRONG_INSTAGRAM_ACCOUNT: "a different Instagram account logged in",

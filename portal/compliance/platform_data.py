@@ -29,8 +29,8 @@ def _accounts(provider, user_id):
     through_grant = SocialAccount.grant.in_(_grants(provider, user_id).select(MetaGrant.id))
     if provider == MetaGrant.FACEBOOK:
         theirs = SocialAccount.linked_by_fb_user_id == user_id
-    else:
-        theirs = SocialAccount.ig_user_id == user_id
+    else:  # Instagram Login: the account's own id or its app-scoped one, whichever Meta sent
+        theirs = (SocialAccount.ig_user_id == user_id) | (SocialAccount.instagram_login_id == user_id)
     return SocialAccount.select().where(through_grant | theirs).order_by(SocialAccount.id)
 
 
@@ -66,6 +66,7 @@ def _forget_identity(account):
     SocialAccount.update(
         grant=None,
         ig_user_id=None,
+        instagram_login_id=None,
         linked_by_fb_user_id=None,
         linked_by_name=None,
         page_id=None,

@@ -1,17 +1,29 @@
-"""From a Facebook grant to the Instagram accounts it reaches, each with a verdict. No Flask."""
+"""From a Facebook grant to the Instagram accounts it reaches, each with a verdict. No Flask.
+
+Three ways in (reference §3): Pages with a role (/me/accounts, which lists only MANAGE,
+CREATE_CONTENT, MODERATE and ADVERTISE roles), Pages a shared Business Portfolio holds, and
+every Page and Instagram account debug_token's granular_scopes names, read by id: that is how
+an Analyst-only Page, absent from /me/accounts, is found.
+"""
 
 import datetime
 from dataclasses import dataclass, field
 
 from portal.graph import GraphError
+from portal.graph.batch import BatchRunner, Call, Throttled
 
-# What linking needs; business_management only matters for Pages held by a Business Portfolio.
+# What linking needs; business_management and ads_read only matter for Pages held by a Business
+# Portfolio (the portfolio route needs both: reference §2, §3.3).
 REQUIRED_SCOPES = ("instagram_basic", "instagram_manage_insights", "pages_show_list", "pages_read_engagement")
+ADS_SCOPES = ("ads_read", "ads_management")
 # Page tasks that include reading Insights: Owner/Admin (MANAGE), Analyst and Advertiser (ANALYZE).
 INSIGHT_TASKS = {"MANAGE", "ANALYZE"}
-IG_FIELDS = "instagram_business_account{id,username,name,profile_picture_url,followers_count,media_count}"
+ACCOUNT_FIELDS = "id,username,name,profile_picture_url,followers_count,media_count"
+IG_FIELDS = f"instagram_business_account{{{ACCOUNT_FIELDS}}}"
 PAGE_FIELDS = f"id,name,access_token,tasks,{IG_FIELDS}"
 PORTFOLIO_PAGE_FIELDS = f"id,name,{IG_FIELDS}"
+# Reading a Page or an account by id fails this way when the role (or a permission) is short.
+ROLE_SHORT = {(190, 492)}
 
 
 class LinkProblem:
@@ -22,6 +34,7 @@ class LinkProblem:
     NOT_FOUND = "not_found"
     ROLE_TOO_LOW = "role_too_low"
     PORTFOLIO_NOT_SHARED = "portfolio_not_shared"
+    ADS_READ_NEEDED = "ads_read_needed"
     FACEBOOK_ERROR = "facebook_error"
     LINKED_ELSEWHERE = "linked_elsewhere"
     WRONG_INSTAGRAM_ACCOUNT = "wrong_instagram_account"
@@ -32,6 +45,7 @@ class LinkProblem:
         NOT_FOUND,
         ROLE_TOO_LOW,
         PORTFOLIO_NOT_SHARED,
+        ADS_READ_NEEDED,
         FACEBOOK_ERROR,
         LINKED_ELSEWHERE,
         WRONG_INSTAGRAM_ACCOUNT,
@@ -61,6 +75,7 @@ class Grant:
     granted: set
     declined: set
     shared_page_ids: set
+    shared_instagram_ids: set = field(default_factory=set)
 
     def missing_scopes(self):
         """Return the required scopes that were declined or never granted, in a stable order."""
@@ -77,7 +92,7 @@ class Candidate:
     profile_picture_url: str | None
     followers_count: int | None
     media_count: int | None
-    page_id: str
+    page_id: str | None
     page_name: str
     page_token: str | None
     tasks: list
@@ -123,10 +138,13 @@ def read_grant(client, short_token):
     me = client.get("me", token, fields="id,name")
     permissions = client.get("me/permissions", token).get("data", [])
     debug = client.debug_token(token)
-    shared_pages = set()
+    shared_pages, shared_instagram = set(), set()
     for entry in debug.get("granular_scopes", []):
-        if entry.get("scope") == "pages_show_list":
-            shared_pages.update(entry.get("target_ids", []))
+        targets = {str(target) for target in entry.get("target_ids") or []}
+        if entry.get("scope") in ("pages_show_list", "pages_read_engagement"):
+            shared_pages |= targets
+        elif entry.get("scope") in ("instagram_basic", "instagram_manage_insights"):
+            shared_instagram |= targets
     return Grant(
         user_id=me["id"],
         user_name=me.get("name", ""),
@@ -136,16 +154,20 @@ def read_grant(client, short_token):
         granted={p["permission"] for p in permissions if p.get("status") == "granted"},
         declined={p["permission"] for p in permissions if p.get("status") == "declined"},
         shared_page_ids=shared_pages,
+        shared_instagram_ids=shared_instagram,
     )
 
 
-def _verdict(page_name, tasks):
-    if tasks is None or INSIGHT_TASKS & set(tasks):
-        return None
-    return Problem(LinkProblem.ROLE_TOO_LOW, {"page_name": page_name, "tasks": sorted(tasks)})
+def _verdict(grant, page_name, tasks, business_name):
+    if tasks is not None and not INSIGHT_TASKS & set(tasks):
+        return Problem(LinkProblem.ROLE_TOO_LOW, {"page_name": page_name, "tasks": sorted(tasks)})
+    if tasks is None and business_name and not set(ADS_SCOPES) & grant.granted:
+        # Reached through a portfolio alone: Meta refuses every Insights call without ads_read.
+        return Problem(LinkProblem.ADS_READ_NEEDED, {"page_name": page_name, "business": business_name})
+    return None
 
 
-def _candidate(page, business_name=None):
+def _candidate(grant, page, business_name=None):
     ig = page["instagram_business_account"]
     tasks = page.get("tasks")
     return Candidate(
@@ -160,7 +182,23 @@ def _candidate(page, business_name=None):
         page_token=page.get("access_token"),
         tasks=list(tasks or []),
         business_name=business_name,
-        problem=_verdict(page.get("name", ""), tasks),
+        problem=_verdict(grant, page.get("name", ""), tasks, business_name),
+    )
+
+
+def _account_candidate(account):
+    """An account granted by id whose Page this login did not reach: read with the user's token."""
+    return Candidate(
+        ig_user_id=str(account["id"]),
+        username=account.get("username", ""),
+        name=account.get("name"),
+        profile_picture_url=account.get("profile_picture_url"),
+        followers_count=account.get("followers_count"),
+        media_count=account.get("media_count"),
+        page_id=None,
+        page_name="",
+        page_token=None,
+        tasks=[],
     )
 
 
@@ -176,19 +214,50 @@ def _portfolio_pages(client, grant):
                 yield page, business.get("name")
 
 
+def _read_by_id(client, grant, ids, fields):
+    """Read each granted object by id in shared batches; return {id: answer}, refusals left out.
+
+    A refusal (100/33, 10, 200-299, 190/492) means this login may not read it: its role is short
+    or its portfolio was not shared. Anything else is Facebook's error, raised.
+    """
+    calls = [Call(object_id, object_id, {"fields": fields}, grant.token) for object_id in sorted(ids)]
+    try:
+        answers = BatchRunner(client).run(calls) if calls else {}
+    except Throttled as throttled:
+        raise GraphError(f"Facebook asked us to slow down: {throttled.reason}", code=4) from throttled
+    found = {}
+    for object_id, answer in answers.items():
+        if isinstance(answer, GraphError):
+            refused = (
+                answer.permission_missing
+                or answer.object_missing
+                or (answer.code, answer.subcode) in ROLE_SHORT
+            )
+            if not refused:
+                raise answer
+            continue
+        found[object_id] = answer
+    return found
+
+
 def discover(client, grant):
-    """Return every Instagram account the grant reaches: Page roles first, then portfolios."""
+    """Return every Instagram account the grant reaches: Page roles, portfolios, then granted ids."""
     pages = {}
     for page in client.get_all("me/accounts", grant.token, fields=PAGE_FIELDS, limit=100):
         pages[str(page["id"])] = (page, None)
     for page, business_name in _portfolio_pages(client, grant):
         pages.setdefault(str(page["id"]), (page, business_name))
+    for page in _read_by_id(client, grant, grant.shared_page_ids - set(pages), PAGE_FIELDS).values():
+        pages[str(page["id"])] = (page, None)
     candidates, without = [], []
     for page, business_name in pages.values():
         if page.get("instagram_business_account"):
-            candidates.append(_candidate(page, business_name))
+            candidates.append(_candidate(grant, page, business_name))
         else:
             without.append(page.get("name", page["id"]))
+    reached = {candidate.ig_user_id for candidate in candidates}
+    accounts = _read_by_id(client, grant, grant.shared_instagram_ids - reached, ACCOUNT_FIELDS)
+    candidates += [_account_candidate(account) for account in accounts.values()]
     return Discovery(
         candidates=candidates,
         pages_without_instagram=sorted(without),

@@ -56,6 +56,9 @@ class LinkHealth:
     other_scopes: list
     last_fetched: list = field(default_factory=list)  # (label, moment or None)
     deferred_until: datetime.datetime | None = None
+    deferred_reason: str | None = None
+    reads_with_page_token: bool = False  # then the user token's expiry ends nothing
+    story_webhooks: bool = False  # PORTAL_STORY_WEBHOOKS: Meta sends story_insights when subscribed
 
     @property
     def checks_access(self):
@@ -78,6 +81,11 @@ class LinkHealth:
     @property
     def last_error(self):
         return self.account.last_error
+
+    @property
+    def user_token_ends_link(self):
+        """Tell whether the Facebook user's token expiring would end this link (no Page token)."""
+        return self.token_expires_at is not None and not self.reads_with_page_token
 
 
 def latest_fetches(account_ids):
@@ -106,7 +114,7 @@ def days_left(moment, now):
     return math.ceil((moment - now) / datetime.timedelta(days=1))
 
 
-def link_health(account, now):
+def link_health(account, now, story_webhooks=False):
     """Return the LinkHealth of one account (its grant and one query for the last reads)."""
     grant = account.grant if account.grant_id else None
     token_expires_at = grant.token_expires_at if grant else None
@@ -124,6 +132,9 @@ def link_health(account, now):
         other_scopes=sorted(granted - set(REQUIRED_SCOPES)),
         last_fetched=[(label, fetched.get(kind)) for kind, label, _model in KINDS],
         deferred_until=deferred if deferred and deferred > now else None,
+        deferred_reason=account.deferred_reason if deferred and deferred > now else None,
+        reads_with_page_token=bool(account.page_token),
+        story_webhooks=story_webhooks,
     )
 
 

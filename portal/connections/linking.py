@@ -9,7 +9,7 @@ import json
 import os
 from dataclasses import dataclass
 
-from portal.connections import discovery
+from portal.connections import discovery, webhooks
 from portal.connections.discovery import Candidate, LinkProblem, Problem
 from portal.db import database, utcnow
 from portal.graph import GraphError
@@ -80,8 +80,11 @@ def linked_elsewhere(creator, ig_user_id):
     )
 
 
-def _link(creator, grant_row, candidate, account=None):
-    """Mark one account linked through one candidate (creating the row if staff never listed it)."""
+def _link(creator, grant_row, candidate, account=None, subscription=None):
+    """Mark one account linked through one candidate (creating the row if staff never listed it).
+
+    subscription holds the outcome of subscribing its Page to webhooks, when that was asked.
+    """
     if account is None:
         account = SocialAccount.get_or_none(
             (SocialAccount.creator == creator) & (SocialAccount.username == candidate.username)
@@ -103,9 +106,20 @@ def _link(creator, grant_row, candidate, account=None):
     account.followers_count = candidate.followers_count
     account.media_count = candidate.media_count
     account.last_error = None
+    account.access_denied_since = None
+    account.refresh_deferred_until = None
+    for name, value in (subscription or {}).items():
+        setattr(account, name, value)
     account.save()
     _record_link(creator, account, grant_row, candidate)
     return account
+
+
+def _subscription(client, candidate, story_webhooks):
+    """Subscribe the candidate's Page to webhooks before linking, when PORTAL_STORY_WEBHOOKS asks."""
+    if not story_webhooks:
+        return {"webhooks_subscribed_at": None, "webhook_problem": None}
+    return webhooks.subscribe(client, candidate.page_id, candidate.page_token, utcnow())
 
 
 def facebook_actor(grant_row):
@@ -130,7 +144,7 @@ def _record_link(creator, account, grant_row, candidate):
     )
 
 
-def complete_facebook_login(client, creator, short_token, account=None):
+def complete_facebook_login(client, creator, short_token, account=None, story_webhooks=False):
     """Read the grant behind a Facebook login and link `account`, or keep the grant for choosing.
 
     With an account (Connect Business) the outcome links it or says why not; without
@@ -168,19 +182,20 @@ def complete_facebook_login(client, creator, short_token, account=None):
     if other:
         problem = Problem(LinkProblem.LINKED_ELSEWHERE, {"username": match.username})
         return LoginOutcome(problem=problem, account_id=account.id)
+    subscription = _subscription(client, match, story_webhooks)
     with database.atomic():
         grant_row = _store_grant(creator, grant, found)
-        _link(creator, grant_row, match, account)
+        _link(creator, grant_row, match, account, subscription)
     return LoginOutcome(account_id=account.id, grant_id=grant_row.id, linked=[account.username])
 
 
-def link_chosen(creator, grant_row, chosen_ids):
+def link_chosen(creator, grant_row, chosen_ids, client=None, story_webhooks=False):
     """Link the chosen candidates of a stored grant; return (linked usernames, skipped with reasons)."""
     linked, skipped = [], []
+    chosen = [c for c in stored_candidates(grant_row) if c.ig_user_id in chosen_ids]
+    subscriptions = {c.ig_user_id: _subscription(client, c, story_webhooks) for c in chosen if c.linkable}
     with database.atomic():
-        for candidate in stored_candidates(grant_row):
-            if candidate.ig_user_id not in chosen_ids:
-                continue
+        for candidate in chosen:
             if not candidate.linkable:
                 skipped.append((candidate.username, candidate.problem))
             elif linked_elsewhere(creator, candidate.ig_user_id):
@@ -191,7 +206,7 @@ def link_chosen(creator, grant_row, chosen_ids):
                     )
                 )
             else:
-                _link(creator, grant_row, candidate)
+                _link(creator, grant_row, candidate, subscription=subscriptions[candidate.ig_user_id])
                 linked.append(candidate.username)
         for _username, problem in skipped:
             LedgerEntry.record(
@@ -226,7 +241,11 @@ def record_verification(creator, profile, account=None):
             # A Business Insights link says more than a verification; never downgrade it.
             account.status = AccountStatus.VERIFIED
             account.revoked_at = None
+        # Instagram Login's /me has two ids: user_id, the account's own (the API's and webhooks'),
+        # and id, app-scoped. Meta's deauthorize and deletion callbacks may name either: keep both.
         account.ig_user_id = str(profile.get("user_id") or profile.get("id"))
+        if profile.get("id") and str(profile["id"]) != account.ig_user_id:
+            account.instagram_login_id = str(profile["id"])
         account.display_name = profile.get("name")
         account.linked_at = account.linked_at or utcnow()
         account.save()
@@ -236,18 +255,22 @@ def record_verification(creator, profile, account=None):
     return account, None
 
 
-def unlink(account, delete_data=False, actor=None):
+def unlink(account, delete_data=False, actor=None, client=None):
     """Revoke an account's link: tokens deleted at once, history kept unless asked to delete it.
 
     With an actor ("staff:<email>", "link page") the ledger records who did it; without one
-    the caller records its own entry (Meta's callbacks say more than "unlinked").
+    the caller records its own entry (Meta's callbacks say more than "unlinked"). With a client,
+    the Page's webhook subscription is removed first, while the Page token still exists.
     """
+    if client is not None:
+        webhooks.unsubscribe(client, account)
     grant, files = account.grant, []
     with database.atomic():
         if account.status != AccountStatus.REVOKED:
             account.revoked_at = utcnow()
         account.status = AccountStatus.REVOKED
         account.page_token = None
+        account.webhooks_subscribed_at = None
         if delete_data:
             account.followers_count = None
             account.media_count = None

@@ -15,7 +15,10 @@ import requests
 log = logging.getLogger(__name__)
 
 TRANSIENT_CODES = {1, 2}
-THROTTLE_CODES = {4, 17, 32, 613, 80001, 80002}
+# Limits of the whole app (or of the user across it): everyone waits (reference §7.1, §7.2).
+APP_THROTTLE_CODES = {4, 17, 32, 341, 613}
+# Business use case limits, one object each: 80002 is one Instagram account's, 80001 one Page's.
+BUSINESS_THROTTLE_CODES = set(range(80000, 80015))
 PERMISSION_CODES = {10} | set(range(200, 300))
 
 
@@ -41,8 +44,21 @@ class GraphError(Exception):
         return self.code in PERMISSION_CODES
 
     @property
+    def object_missing(self):
+        """Meta's 100/33: the object does not exist, or this token may no longer see it."""
+        return self.code == 100 and self.subcode == 33
+
+    @property
+    def app_throttled(self):
+        return self.code in APP_THROTTLE_CODES or self.status == 429
+
+    @property
+    def account_throttled(self):
+        return self.code in BUSINESS_THROTTLE_CODES
+
+    @property
     def throttled(self):
-        return self.code in THROTTLE_CODES or self.status == 429
+        return self.app_throttled or self.account_throttled
 
     @classmethod
     def from_response(cls, response):
@@ -82,6 +98,11 @@ class _BatchItemResponse:
         return json.loads(self._body or "")
 
 
+def _item_headers(answer):
+    headers = (answer or {}).get("headers") or []
+    return {h.get("name"): h.get("value") for h in headers if isinstance(h, dict)}
+
+
 def _batch_answer(answer):
     if answer is None:
         # Meta answers null for a call it did not run (for instance after a timeout).
@@ -92,8 +113,7 @@ def _batch_answer(answer):
         except ValueError:
             return GraphError("Facebook sent an answer that is not JSON.", transient=True)
     error = GraphError.from_response(_BatchItemResponse(answer))
-    headers = answer.get("headers") or []
-    error.headers = {h.get("name"): h.get("value") for h in headers if isinstance(h, dict)}
+    error.headers = _item_headers(answer)
     return error
 
 
@@ -112,6 +132,11 @@ class GraphClient:
         self.app_secret = app_secret
         self.timeout = timeout
         self.session = session or requests.Session()
+
+    @property
+    def app_token(self):
+        """Return the app access token, {app-id}|{app-secret}: no person can revoke it."""
+        return f"{self.app_id}|{self.app_secret}"
 
     def url(self, path):
         return f"{self.base_url}/{self.version}/{path.lstrip('/')}"
@@ -150,6 +175,14 @@ class GraphClient:
         """GET a Graph path with the token and return the decoded JSON."""
         return self._send("GET", path, token, params=params)
 
+    def post(self, path, token, **form):
+        """POST a form to a Graph path with the token and return the decoded JSON."""
+        return self._send("POST", path, token, data=form)
+
+    def delete(self, path, token, **params):
+        """DELETE a Graph path with the token and return the decoded JSON."""
+        return self._send("DELETE", path, token, params=params)
+
     def get_all(self, path, token, **params):
         """Return every item of a paged edge, following the `after` cursor to the end."""
         items = []
@@ -174,14 +207,17 @@ class GraphClient:
         # POSTed as a form so the secret and the token stay out of URLs and access logs.
         return self._send("POST", "oauth/access_token", None, data=form)
 
-    def batch(self, items, token):
-        """POST up to 50 calls as one Graph batch; return (answers, response headers).
+    def batch(self, items, token=None):
+        """POST up to 50 calls as one Graph batch; return (answers, response headers, each answer's headers).
 
         items are (path, params, token) triples. Each call carries its own token and
         appsecret_proof inside the POST body, so accounts with different Page tokens
         share one HTTP request. An answer is the decoded body, or the GraphError for
-        that call alone.
+        that call alone. Meta fails the whole batch when its top-level token is invalid,
+        so that token is the app's own unless one is given: one creator revoking their
+        authorization must not fail everyone else's calls (reference §0.2 rule 3).
         """
+        token = token or self.app_token
         entries = []
         for path, params, item_token in items:
             query = dict(params)
@@ -201,12 +237,13 @@ class GraphClient:
             answers = response.json()
         except ValueError as exc:
             raise GraphError("Facebook sent a batch answer that is not JSON.", transient=True) from exc
-        return [_batch_answer(answer) for answer in answers], response.headers
+        if not isinstance(answers, list) or len(answers) != len(entries):
+            raise GraphError("Facebook sent a batch answer of another length.", transient=True)
+        return [_batch_answer(a) for a in answers], response.headers, [_item_headers(a) for a in answers]
 
     def debug_token(self, token):
         """Return debug_token's data for a token, asked with the app's own token."""
-        app_token = f"{self.app_id}|{self.app_secret}"
-        return self._send("GET", "debug_token", app_token, params={"input_token": token}).get("data", {})
+        return self._send("GET", "debug_token", self.app_token, params={"input_token": token}).get("data", {})
 
 
 def _graph(config, url_setting, app):

@@ -12,7 +12,12 @@ FACEBOOK_SCOPES = [
     "pages_show_list",
     "pages_read_engagement",
     "business_management",
+    # Meta requires it to read an Instagram account whose Page the helper reaches through a
+    # Business Portfolio (reference §2); read-only, it reads no ads of its own here.
+    "ads_read",
 ]
+# Only with PORTAL_STORY_WEBHOOKS: subscribing the Page is what makes Meta send story_insights.
+WEBHOOK_SCOPE = "pages_manage_metadata"
 INSTAGRAM_SCOPES = ["instagram_business_basic"]
 # How Facebook's dialog names each permission, for explanations people can match up.
 SCOPE_LABELS = {
@@ -21,7 +26,28 @@ SCOPE_LABELS = {
     "pages_show_list": "Show a list of the Pages you manage",
     "pages_read_engagement": "Read content posted on the Page",
     "business_management": "Manage your business",
+    "ads_read": "Access ads and related stats",
+    "pages_manage_metadata": "Manage accounts, settings and webhooks for a Page",
 }
+
+
+# Why the portal asks for each, in the words the Link Accounts Page uses.
+SCOPE_REASONS = {
+    "instagram_basic": "to see the Instagram account's name, followers and posts",
+    "instagram_manage_insights": "to read its Insights: views, reach, audience and story figures",
+    "pages_show_list": "to find the Facebook Page the Instagram account is linked to",
+    "pages_read_engagement": "Meta requires it to read the account through its Page",
+    "business_management": "to find Pages that a Business Portfolio holds, when you reach the Page that way",
+    "ads_read": "Meta requires it to read an Instagram account whose Page you reach through a Business "
+    "Portfolio; it is read-only, and no ads are read",
+    "pages_manage_metadata": "to ask Meta to send each story's figures when the story ends (webhooks); "
+    "it changes nothing on the Page",
+}
+
+
+def facebook_scopes(config):
+    """Return the scopes Facebook Login asks for with these settings, in a stable order."""
+    return [*FACEBOOK_SCOPES, WEBHOOK_SCOPE] if config.get("STORY_WEBHOOKS") else list(FACEBOOK_SCOPES)
 
 
 def unwrap_instagram_token(session):
@@ -54,7 +80,7 @@ def provider_settings(config):
             "authorize_url": f"{config['FACEBOOK_WWW_URL']}/{version}/dialog/oauth",
             "access_token_url": f"{config['FACEBOOK_GRAPH_URL']}/{version}/oauth/access_token",
             # A comma-separated string: Authlib would join a list with spaces.
-            "client_kwargs": {"scope": ",".join(FACEBOOK_SCOPES), **common},
+            "client_kwargs": {"scope": ",".join(facebook_scopes(config)), **common},
         },
         "instagram": {
             "client_id": config["INSTAGRAM_CLIENT_ID"],

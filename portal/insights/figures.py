@@ -11,7 +11,8 @@ from dataclasses import dataclass, field
 
 from peewee import fn, prefetch
 
-from portal.insights.refresh import STORY_METRICS
+from portal.graph.days import day_of_end_time, day_start
+from portal.insights.plan import STORY_METRICS
 from portal.models import (
     AccountMetric,
     AudienceSnapshot,
@@ -45,6 +46,8 @@ STORY_METRIC_LABELS = {
     "profile_visits": "Profile visits",
 }
 NOT_READ_YET = "No audience figures have been read yet: refresh the account's stats."
+# Meta sends -1 for a story figure under its privacy threshold: shown as this, never added up.
+FEWER_THAN_FIVE = "<5"
 
 
 @dataclass
@@ -103,8 +106,8 @@ def latest_views(accounts):
 
 
 def metric_day(end_time):
-    """Return the day a daily metric covers (its end_time is the end of that day)."""
-    return (end_time - datetime.timedelta(days=1)).date()
+    """Return the day a daily metric covers: the Pacific date whose midnight is its end_time."""
+    return day_of_end_time(end_time)
 
 
 def _days(first, last):
@@ -112,9 +115,9 @@ def _days(first, last):
 
 
 def daily_series(account, today, metrics=DAILY_METRICS, days=DAILY_DAYS):
-    """Return the account's daily metrics for the `days` days up to today."""
+    """Return the account's daily metrics for the `days` Meta days (Pacific dates) up to today."""
     first = today - datetime.timedelta(days=days - 1)
-    start = datetime.datetime.combine(first, datetime.time(), tzinfo=datetime.UTC)
+    start = day_start(first)
     rows = AccountMetric.select().where(
         (AccountMetric.account == account)
         & (AccountMetric.period == "day")
@@ -186,10 +189,15 @@ def audience(account):
     return groups
 
 
+def _shown(metric):
+    """Return a metric as the pages show it: its number, or "<5" under Meta's privacy threshold."""
+    return FEWER_THAN_FIVE if getattr(metric, "under_threshold", False) else metric.value
+
+
 def _with_metrics(rows):
     result = []
     for row in rows:
-        metrics = {metric.metric: metric.value for metric in row.metrics}
+        metrics = {metric.metric: _shown(metric) for metric in row.metrics}
         times = [metric.fetched_at for metric in row.metrics]
         result.append(WithMetrics(row, metrics, max(times) if times else row.fetched_at))
     return result

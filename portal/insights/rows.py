@@ -14,6 +14,7 @@ import requests
 
 from portal.db import database
 from portal.graph import GraphError
+from portal.graph.days import day_end
 from portal.models import (
     AccountMetric,
     AudienceSnapshot,
@@ -89,6 +90,8 @@ def write_profile(account, answer, now):
         last_refreshed_at=now,
         last_error=None,
         refresh_deferred_until=None,
+        deferred_reason=None,
+        access_denied_since=None,  # answered: an earlier refusal was a hiccup
     ).where(SocialAccount.id == account.id).execute()
 
 
@@ -97,7 +100,7 @@ def write_days(account, answers, now):
     for key, answer in answers.items():
         if key[0] != account.id or key[1] != "day" or isinstance(answer, GraphError):
             continue
-        end_time = key[2] + datetime.timedelta(days=1)
+        end_time = day_end(key[2])  # Meta's end_time for that Pacific day
         for item in answer.get("data", []):
             value = metric_value(item)
             if value is not None:
@@ -237,7 +240,10 @@ def write_stories(account, answers, now, files):
             conflict_target=[Story.ig_media_id], update=update
         ).execute()
         story = Story.get(Story.ig_media_id == item["id"])
-        _upsert_metrics(StoryMetric, "story", _metric_rows("story", story.id, insights, now))
+        # A number read now replaces a webhook's "fewer than 5" for the same figure.
+        polled = [{**row, "under_threshold": False} for row in _metric_rows("story", story.id, insights, now)]
+        preserve = [StoryMetric.value, StoryMetric.under_threshold, StoryMetric.fetched_at]
+        upsert(StoryMetric, polled, [StoryMetric.story, StoryMetric.metric], preserve)
 
 
 def write(account, answers, now, files):

@@ -7,6 +7,7 @@ from portal.db import database, utcnow
 from portal.models import AccountStatus, SocialAccount, Story, StoryMetric
 
 _BIGINT = 2**63
+BELOW_THRESHOLD = -1  # what Meta sends for a value under its privacy threshold (reference §6.4)
 
 
 def _numeric_values(value):
@@ -19,6 +20,11 @@ def _numeric_values(value):
         and -_BIGINT < number < _BIGINT
         and len(name) <= 64
     }
+
+
+def _row(number):
+    """Return (value, under_threshold) to store: Meta's -1 means "fewer than 5", not a number."""
+    return (None, True) if number == BELOW_THRESHOLD else (number, False)
 
 
 def _merge_story_metrics(ig_user_id, value, now):
@@ -38,9 +44,16 @@ def _merge_story_metrics(ig_user_id, value, now):
         return 0
     with database.atomic():
         for metric, number in _numeric_values(value).items():
-            StoryMetric.insert(story=story, metric=metric, value=number, fetched_at=now).on_conflict(
+            stored, under = _row(number)
+            StoryMetric.insert(
+                story=story, metric=metric, value=stored, under_threshold=under, fetched_at=now
+            ).on_conflict(
                 conflict_target=[StoryMetric.story, StoryMetric.metric],
-                update={StoryMetric.value: number, StoryMetric.fetched_at: now},
+                update={
+                    StoryMetric.value: stored,
+                    StoryMetric.under_threshold: under,
+                    StoryMetric.fetched_at: now,
+                },
             ).execute()
     return 1
 

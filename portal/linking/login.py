@@ -13,7 +13,7 @@ from portal.linking import bp
 from portal.linking.session import put_result, require_link_creator, start_intent, take_intent
 from portal.models import LedgerEntry, SocialAccount
 
-INSTAGRAM_PROFILE_FIELDS = "user_id,username,name,account_type"
+INSTAGRAM_PROFILE_FIELDS = "id,user_id,username,name,account_type"
 # Starts and callbacks share one budget per address: each costs Meta calls.
 meta_login_limit = limiter.shared_limit(
     lambda: current_app.config["LOGIN_START_RATE_LIMIT"], scope="meta-login"
@@ -156,9 +156,8 @@ def facebook_callback():
     if isinstance(token, Problem):
         _link_failed(creator, token, account.id if account else None, intent["mode"])
         return back_to_link_page(creator)
-    outcome = complete_facebook_login(
-        facebook_graph(current_app.config), creator, token["access_token"], account
-    )
+    client, webhooks = facebook_graph(current_app.config), current_app.config["STORY_WEBHOOKS"]
+    outcome = complete_facebook_login(client, creator, token["access_token"], account, webhooks)
     if outcome.problem:
         _link_failed(creator, outcome.problem, outcome.account_id, intent["mode"])
         return back_to_link_page(creator)

@@ -5,7 +5,8 @@ from playhouse.flask_utils import get_object_or_404
 
 from portal.connections.linking import link_chosen, linked_elsewhere, stored_candidates, unlink
 from portal.extensions import limiter
-from portal.graph.oauth import SCOPE_LABELS
+from portal.graph import facebook_graph
+from portal.graph.oauth import SCOPE_LABELS, SCOPE_REASONS, facebook_scopes
 from portal.linking import bp
 from portal.linking.login import back_to_link_page
 from portal.linking.session import open_link_session, put_result, require_link_creator, take_result
@@ -23,6 +24,8 @@ def linking_globals():
         "help_link_page_url": FACEBOOK_HELP_LINK_PAGE_URL,
         "roles": REQUIRED_PAGE_ROLES,
         "scope_labels": SCOPE_LABELS,
+        "scope_reasons": SCOPE_REASONS,
+        "requested_scopes": facebook_scopes(current_app.config),
         "retention_days": current_app.config["RETENTION_DAYS"],
     }
 
@@ -59,7 +62,10 @@ def choose_accounts(grant_id):
     candidates = stored_candidates(grant)
     if request.method == "POST":
         chosen = set(request.form.getlist("account"))
-        linked, skipped = link_chosen(creator, grant, chosen)
+        config = current_app.config
+        linked, skipped = link_chosen(
+            creator, grant, chosen, facebook_graph(config), config["STORY_WEBHOOKS"]
+        )
         put_result({"linked": linked, "skipped": [(name, p.as_dict()) for name, p in skipped]})
         return back_to_link_page(creator)
     elsewhere = {c.ig_user_id for c in candidates if linked_elsewhere(creator, c.ig_user_id)}
@@ -74,7 +80,7 @@ def unlink_account(account_id):
     account = get_object_or_404(SocialAccount.of_creator(creator.id, account_id))
     if request.method == "POST":
         delete_data = request.form.get("delete_data") == "1"
-        unlink(account, delete_data=delete_data, actor="link page")
+        unlink(account, delete_data=delete_data, actor="link page", client=facebook_graph(current_app.config))
         put_result({"unlinked": account.username, "deleted": delete_data})
         return back_to_link_page(creator)
     return render_template("linking/unlink.html", creator=creator, account=account)

@@ -89,6 +89,10 @@ class SocialAccount(BaseModel):
     last_refreshed_at = UTCDateTimeField(null=True)
     last_error = TextField(null=True)
     refresh_deferred_until = UTCDateTimeField(null=True)  # Meta asked us to slow down
+    deferred_reason = TextField(null=True)  # who asked: this account's Instagram limit, or the app's
+    # When Instagram first refused this account's own calls (permission or object gone); a refusal
+    # on the next pass too marks the link broken, a success clears it.
+    access_denied_since = UTCDateTimeField(null=True)
     revoked_at = UTCDateTimeField(null=True)  # when the link was removed; retention counts from it
     created_at = UTCDateTimeField(default=utcnow)
     grant = ForeignKeyField(MetaGrant, null=True, backref="accounts", on_delete="SET NULL")
@@ -98,6 +102,12 @@ class SocialAccount(BaseModel):
     profile_picture_url = TextField(null=True)
     followers_count = IntegerField(null=True)
     media_count = IntegerField(null=True)
+    # Instagram Login's app-scoped id for this account (its /me "id"); ig_user_id holds the account's
+    # own id ("user_id"). Meta's callbacks may name either.
+    instagram_login_id = CharField(null=True, index=True)
+    # PORTAL_STORY_WEBHOOKS: when the Page was subscribed to the app's webhooks, or why it could not be.
+    webhooks_subscribed_at = UTCDateTimeField(null=True)
+    webhook_problem = TextField(null=True)
 
     class Meta:
         table_name = "social_account"

@@ -106,6 +106,8 @@ class StoryMetric(BaseModel):
     story = ForeignKeyField(Story, backref="metrics", on_delete="CASCADE")
     metric = CharField()
     value = BigIntegerField(null=True)
+    # Meta sends -1 for a value under its privacy threshold: "fewer than 5", never a number to add up.
+    under_threshold = BooleanField(default=False)
     fetched_at = UTCDateTimeField(default=utcnow)
 
     class Meta:

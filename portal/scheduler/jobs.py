@@ -8,10 +8,11 @@ import datetime
 import logging
 
 from portal.compliance import retention
+from portal.connections import grant_check
 from portal.db import database, utcnow
-from portal.graph import GraphError, facebook_graph
+from portal.graph import facebook_graph
 from portal.insights import refresh
-from portal.models import AccountStatus, MetaGrant, SocialAccount
+from portal.models import SocialAccount
 
 log = logging.getLogger(__name__)
 
@@ -48,34 +49,12 @@ def capture_stories(app, now=None):
 
 
 def check_grants(app, now=None):
-    """Ask Meta about each stored grant; mark accounts whose access is gone."""
-    client = facebook_graph(app.config)
-    checked = broken = 0
+    """Ask Meta about each linked account's own token; mark those whose access is gone."""
+    now = now or utcnow()
     with database.connection_context():
-        grants = MetaGrant.select().where(
-            MetaGrant.user_token.is_null(False) & MetaGrant.revoked_at.is_null()
-        )
-        for grant in grants.iterator():
-            checked += 1
-            try:
-                info = client.debug_token(grant.user_token)
-            except GraphError as error:
-                log.warning("debug_token for grant %s failed: code=%s", grant.id, error.code)
-                continue
-            expires = info.get("data_access_expires_at")
-            if expires:
-                MetaGrant.update(
-                    data_access_expires_at=datetime.datetime.fromtimestamp(int(expires), tz=datetime.UTC)
-                ).where(MetaGrant.id == grant.id).execute()
-            if not info.get("is_valid", False):
-                reason = "Facebook says this access is no longer valid: connect the account again."
-                broken += (
-                    SocialAccount.update(status=AccountStatus.LINK_BROKEN, last_error=reason)
-                    .where((SocialAccount.grant == grant) & (SocialAccount.status == AccountStatus.LINKED))
-                    .execute()
-                )
-    log.info("Grant check: %s grants checked, %s accounts marked link broken", checked, broken)
-    return checked, broken
+        result = grant_check.check_links(facebook_graph(app.config), grant_check.linked_accounts(), now)
+    log.info("Grant check: %s", result.line())
+    return result
 
 
 def purge_revoked(app, now=None):

@@ -12,6 +12,7 @@ from portal.connections.linking import unlink
 from portal.db import utcnow
 from portal.extensions import limiter
 from portal.graph import facebook_graph
+from portal.graph.days import meta_day
 from portal.htmx import fragment_or_redirect
 from portal.insights import export, figures, refresh
 from portal.models import AccountStatus, Creator, LedgerEntry, SocialAccount
@@ -121,7 +122,7 @@ def account_unlink(creator_id, account_id):
     if account.removable:
         why = f"@{account.username} is {account.status_label.lower()}: there is no link to remove."
         return _row(creator, account.id, Notice(why, ok=False), 409)
-    unlink(account, actor=staff_actor())
+    unlink(account, actor=staff_actor(), client=facebook_graph(current_app.config))
     text = f"@{account.username} is unlinked: its access was deleted; the figures read so far are kept."
     return _row(creator, account.id, Notice(text))
 
@@ -135,8 +136,8 @@ def account_metrics(creator_id, account_id):
         "staff/account_metrics.html",
         creator=creator,
         account=account,
-        figures=figures.account_figures(account, now.date()),
-        health=link_health(account, now),
+        figures=figures.account_figures(account, meta_day(now)),
+        health=link_health(account, now, current_app.config["STORY_WEBHOOKS"]),
     )
 
 

@@ -1,5 +1,10 @@
 """Meta's documented answers (reference/meta-graph-api.md) on requests-mock, and apps set up for them."""
 
+import hashlib
+import hmac
+import json
+from urllib.parse import parse_qs, urlsplit
+
 import pytest
 
 from portal import db
@@ -16,13 +21,26 @@ ADMIN_TASKS = ("ANALYZE", "ADVERTISE", "MODERATE", "CREATE_CONTENT", "MANAGE")
 
 def _form_fields(**expected):
     """Return a requests-mock matcher for a form-encoded body holding these fields."""
-    from urllib.parse import parse_qs
 
     def match(request):
         form = parse_qs(request.text or "")
         return all(form.get(name) == [value] for name, value in expected.items())
 
     return match
+
+
+def proof(token, secret=META_APP_SETTINGS["FACEBOOK_CLIENT_SECRET"]):
+    """Return the appsecret_proof Meta expects with a token (reference §7.4)."""
+    return hmac.new(secret.encode(), token.encode(), hashlib.sha256).hexdigest()
+
+
+def unsupported(object_id):
+    """Meta's 100/33 body: the object does not exist or cannot be loaded with this token."""
+    message = (
+        f"Unsupported get request. Object with ID '{object_id}' does not exist, cannot be loaded due to "
+        "missing permissions, or does not support this operation"
+    )
+    return {"error": {"message": message, "type": "GraphMethodException", "code": 100, "error_subcode": 33}}
 
 
 def _bearer(token):
@@ -56,12 +74,16 @@ class MetaMock:
         "pages_show_list",
         "pages_read_engagement",
         "business_management",
+        "ads_read",
     )
     expires_at = 1785000000
     data_access_expires_at = 1790000000
 
     def __init__(self, mocker):
         self.mocker = mocker
+        self.objects = {}  # id -> what a read by id answers in a batch (a node, or a GraphError body)
+        self.batch_items = []  # every batch item received: (relative_url, query dict)
+        self._batch = None
 
     @staticmethod
     def page_token(page_id):
@@ -86,6 +108,38 @@ class MetaMock:
                 "media_count": 87,
             }
         return entry
+
+    def by_id(self, *nodes, refused=()):
+        """Answer reads by id inside Graph batches: each node by its id; each refused id with 100/33.
+
+        Meta fails the whole batch when its top-level token is invalid, so anything but the app's
+        own token (with its appsecret_proof) at the top gets a 190 for the whole request.
+        """
+        for node in nodes:
+            self.objects[str(node["id"])] = node
+        for object_id in refused:
+            self.objects[str(object_id)] = (400, unsupported(object_id))
+        if self._batch is None:
+            self._batch = self.mocker.post(f"{self.graph}/", json=self._answer_batch)
+        return self._batch
+
+    def _answer_batch(self, request, context):
+        form = parse_qs(request.text or "")
+        app_token = f"{self.app_id}|{self.app_secret}"
+        if form.get("access_token") != [app_token] or form.get("appsecret_proof") != [proof(app_token)]:
+            context.status_code = 400
+            return {
+                "error": {"message": "Invalid OAuth access token.", "type": "OAuthException", "code": 190}
+            }
+        answers = []
+        for item in json.loads(form["batch"][0]):
+            url = urlsplit(item["relative_url"])
+            query = {k: v[0] for k, v in parse_qs(url.query).items()}
+            self.batch_items.append((item["relative_url"], query))
+            found = self.objects.get(url.path.strip("/"), (400, unsupported(url.path.strip("/"))))
+            status, body = found if isinstance(found, tuple) else (200, found)
+            answers.append({"code": status, "body": json.dumps(body)})
+        return answers
 
     def graph_get(self, path, **response):
         """Register a GET on graph.facebook.com/v27.0/<path>."""
