@@ -1,5 +1,6 @@
 """Settings, read from the environment here and nowhere else."""
 
+import json
 import os
 
 
@@ -10,6 +11,14 @@ def _env(name, default=None):
 
 def _int_env(name, default):
     return int(_env(name, str(default)))
+
+
+def _json_env(name):
+    text = _env(name)
+    try:
+        return json.loads(text) if text else None
+    except ValueError as exc:
+        raise ValueError(f"{name} must be JSON, e.g. '{{\"ig:ava.creates\": \"throttle\"}}': {exc}") from exc
 
 
 class Config:
@@ -63,6 +72,13 @@ class Config:
         if _env(name)
     }
     GRAPH_TIMEOUT = (3.05, 20)  # (connect, read) seconds for every call to Meta
+    # The simulated Meta's knobs, in sandbox mode only (README, "The sandbox"): faults as JSON
+    # ({"ig:ava.creates": "throttle"}, {"app": "throttle"}), the size of every list's pages,
+    # a wait before every answer, and where it keeps its state (default instance/).
+    SANDBOX_FAULTS = _json_env("PORTAL_SANDBOX_FAULTS")
+    SANDBOX_PAGE_SIZE = _int_env("PORTAL_SANDBOX_PAGE_SIZE", 0) or None
+    SANDBOX_LATENCY_MS = _int_env("PORTAL_SANDBOX_LATENCY_MS", 0)
+    SANDBOX_STATE_FILE = _env("PORTAL_SANDBOX_STATE_FILE")
 
     # OWASP's scrypt floor (N=2**17); Werkzeug's default (2**15) is below it.
     PASSWORD_HASH_METHOD = "scrypt:131072:8:1"

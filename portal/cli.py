@@ -20,6 +20,12 @@ DEMO_CREATORS = [
 ]
 
 
+def _echo_accounts(reasons):
+    """Print one line an account: its handle and what happened to it."""
+    for username, reason in reasons.items():
+        click.echo(f"  @{username}: {reason}")
+
+
 def register(app):
     """Attach the portal's commands to app.cli."""
 
@@ -67,12 +73,11 @@ def register(app):
 
         logging.basicConfig(level=logging.WARNING)
         summary = jobs.refresh_all(app)
-        for username, reason in {**summary.broken, **summary.failed}.items():
-            click.echo(f"  @{username}: {reason}")
-        for username, until in summary.waiting.items():
-            click.echo(
-                f"  @{username}: Instagram's limit for this account; waits until {until:%Y-%m-%d %H:%M} UTC"
-            )
+        waiting = {
+            name: f"Instagram's limit for this account; waits until {until:%Y-%m-%d %H:%M} UTC"
+            for name, until in summary.waiting.items()
+        }
+        _echo_accounts({**summary.broken, **summary.failed, **waiting})
         click.echo(f"Refresh: {summary.line()}; {summary.http_requests} HTTP requests to Meta.")
 
     @app.cli.command("check-grants")
@@ -82,8 +87,7 @@ def register(app):
 
         logging.basicConfig(level=logging.WARNING)
         result = jobs.check_grants(app)
-        for username, reason in {**result.broken, **result.unchecked}.items():
-            click.echo(f"  @{username}: {reason}")
+        _echo_accounts({**result.broken, **result.unchecked})
         click.echo(f"Grant check: {result.line()}")
 
     @app.cli.command("rotate-token-keys")

@@ -167,27 +167,9 @@ def _verdict(grant, page_name, tasks, business_name):
     return None
 
 
-def _candidate(grant, page, business_name=None):
-    ig = page["instagram_business_account"]
-    tasks = page.get("tasks")
-    return Candidate(
-        ig_user_id=str(ig["id"]),
-        username=ig.get("username", ""),
-        name=ig.get("name"),
-        profile_picture_url=ig.get("profile_picture_url"),
-        followers_count=ig.get("followers_count"),
-        media_count=ig.get("media_count"),
-        page_id=str(page["id"]),
-        page_name=page.get("name", ""),
-        page_token=page.get("access_token"),
-        tasks=list(tasks or []),
-        business_name=business_name,
-        problem=_verdict(grant, page.get("name", ""), tasks, business_name),
-    )
-
-
-def _account_candidate(account):
-    """An account granted by id whose Page this login did not reach: read with the user's token."""
+def _candidate(account, page=None, business_name=None, problem=None):
+    """Return the Candidate for an Instagram account, reached through a Page or (page None) by id."""
+    page = page or {}
     return Candidate(
         ig_user_id=str(account["id"]),
         username=account.get("username", ""),
@@ -195,11 +177,18 @@ def _account_candidate(account):
         profile_picture_url=account.get("profile_picture_url"),
         followers_count=account.get("followers_count"),
         media_count=account.get("media_count"),
-        page_id=None,
-        page_name="",
-        page_token=None,
-        tasks=[],
+        page_id=str(page["id"]) if page else None,
+        page_name=page.get("name", ""),
+        page_token=page.get("access_token"),
+        tasks=list(page.get("tasks") or []),
+        business_name=business_name,
+        problem=problem,
     )
+
+
+def _page_candidate(grant, page, business_name=None):
+    verdict = _verdict(grant, page.get("name", ""), page.get("tasks"), business_name)
+    return _candidate(page["instagram_business_account"], page, business_name, verdict)
 
 
 def _portfolio_pages(client, grant):
@@ -252,12 +241,13 @@ def discover(client, grant):
     candidates, without = [], []
     for page, business_name in pages.values():
         if page.get("instagram_business_account"):
-            candidates.append(_candidate(grant, page, business_name))
+            candidates.append(_page_candidate(grant, page, business_name))
         else:
             without.append(page.get("name", page["id"]))
     reached = {candidate.ig_user_id for candidate in candidates}
     accounts = _read_by_id(client, grant, grant.shared_instagram_ids - reached, ACCOUNT_FIELDS)
-    candidates += [_account_candidate(account) for account in accounts.values()]
+    # Granted by id, its Page not reached: read with the user's token (it ends with that token).
+    candidates += [_candidate(account) for account in accounts.values()]
     return Discovery(
         candidates=candidates,
         pages_without_instagram=sorted(without),
