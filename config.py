@@ -18,7 +18,7 @@ def _json_env(name):
     try:
         return json.loads(text) if text else None
     except ValueError as exc:
-        raise ValueError(f"{name} must be JSON, e.g. '{{\"ig:ava.creates\": \"throttle\"}}': {exc}") from exc
+        raise ValueError(f'{name} must be JSON, e.g. \'{{"ig:ava.creates": "throttle"}}\': {exc}') from exc
 
 
 class Config:

@@ -5,6 +5,7 @@ import logging
 import click
 
 from portal import db, migrations
+from portal.graph import setup_check
 from portal.models import Creator, SocialAccount, Staff
 
 DEMO_EMAIL = "demo@portal.test"
@@ -103,6 +104,15 @@ def register(app):
                 "keep the key that wrote them until they are replaced.",
                 err=True,
             )
+            raise SystemExit(1)
+
+    @app.cli.command("meta-check")
+    def meta_check():
+        """Check the Meta apps, Graph API version and addresses before the first real use."""
+        report = setup_check.check(app.config, app.config.get("BASE_URL"))
+        for line in report.lines():
+            click.echo(line)
+        if report.count(setup_check.FATAL):
             raise SystemExit(1)
 
     @app.cli.command("scheduler")

@@ -79,15 +79,28 @@ def _exchange_for_long_lived(client_id, short_token):
     )
 
 
+def _app_secrets():
+    """Return {app id: secret} of the Meta apps the sandbox knows: the Facebook and the Instagram app.
+
+    Meta's app ids are Meta-wide, so Facebook's token endpoint knows every app, the Instagram
+    Login one too (an app token for either; codes and user tokens stay tied to their own app).
+    """
+    config = current_app.config
+    apps = ("INSTAGRAM", "FACEBOOK")  # the Facebook app wins should both have one id
+    return {
+        config[f"{a}_CLIENT_ID"]: config[f"{a}_CLIENT_SECRET"] for a in apps if config.get(f"{a}_CLIENT_ID")
+    }
+
+
 def facebook_token(values):
     """Answer Facebook's token endpoint for these parameters: (status, body)."""
     client_id, secret = _client_credentials()
-    config = current_app.config
+    apps = _app_secrets()
     if not client_id:
         return tokens.graph_error("Missing client_id parameter.", 101)
-    if client_id != config["FACEBOOK_CLIENT_ID"]:
+    if client_id not in apps:
         return tokens.graph_error("Error validating application. Invalid application ID.", 101)
-    if secret != config["FACEBOOK_CLIENT_SECRET"]:
+    if secret != apps[client_id]:
         return tokens.graph_error("Error validating client secret.", 1)
     grant_type = values.get("grant_type") or "authorization_code"
     if grant_type == "fb_exchange_token":
