@@ -3,7 +3,7 @@
 The first round needs nothing but the account: one field-expanded call for the profile, the recent
 media with the Insights every post has and the live stories, plus the days and the audience. Each
 later round asks what the answers so far call for: the next page of a nested edge (they page too,
-reference §6.1), the reels' own metrics (one call a reel: new apps may not use ?ids=), each live
+reference §6.1), the reels' own metrics (one call a reel: new apps may not use multi-ID reads), each live
 story's Insights. If Instagram refuses the field-expanded call because of one item, or keeps
 failing it for a while, the account is read item by item instead.
 """
