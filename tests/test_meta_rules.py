@@ -19,7 +19,16 @@ from test_linking_sandbox import (
 
 from portal.db import utcnow
 from portal.insights import figures
-from portal.models import AccountStatus, Media, MediaMetric, MetaGrant, ProfileSnapshot, SocialAccount
+from portal.models import (
+    AccountStatus,
+    Media,
+    MediaMetric,
+    MetaGrant,
+    ProfileSnapshot,
+    SocialAccount,
+    Story,
+    StoryMetric,
+)
 from portal.sandbox import state, tokens
 from portal.scheduler import jobs
 
@@ -235,3 +244,29 @@ def test_an_analyst_cannot_subscribe_the_page_and_link_health_says_polling_only(
     assert marco.status == AccountStatus.LINKED and marco.webhooks_subscribed_at is None
     assert "administrator, editor, or moderator" in marco.webhook_problem
     assert state.subscriptions(server.app) == {}
+
+
+def test_eve_expiring_is_warned_at_once_and_broken_when_data_access_ends(sandbox_server):
+    """The README's Eve Expiring: a 3-day user token ends nothing; 5 days of data access do."""
+    connect_business(sandbox_server, "Theo Small", "tiny.steps", "Eve Expiring")
+    assert jobs.check_grants(sandbox_server.app).ending_soon == ["tiny.steps"]
+    move_clock(sandbox_server, 4)  # her user token is over, her Page token is not
+    assert jobs.check_grants(sandbox_server.app).still_linked == ["tiny.steps"]
+    assert refreshed(sandbox_server).refreshed == ["tiny.steps"]
+    move_clock(sandbox_server, 6)
+    assert "data access ended" in jobs.check_grants(sandbox_server.app).broken["tiny.steps"]
+
+
+def test_sandbox_webhooks_command_delivers_story_insights_the_portal_stores(start_sandbox_server):
+    server = start_sandbox_server(STORY_WEBHOOKS=True)
+    connect_business(server, "Ava Chen", "ava.creates", "Gabriela Good")
+    assert jobs.capture_stories(server.app).refreshed == ["ava.creates"]  # the stories it will hear of
+    result = server.app.test_cli_runner().invoke(args=["sandbox-webhooks"])
+    assert result.exit_code == 0 and "Sent 1 story_insights deliveries" in result.output
+    assert "answers [200]" in result.output
+    ava = account("Ava Chen", "ava.creates")
+    stories = Story.select().where(Story.account == ava)
+    merged = StoryMetric.select().where(
+        StoryMetric.story.in_(stories) & (StoryMetric.metric == "taps_forward")
+    )
+    assert merged.count() == stories.count() > 0  # a webhook-only figure, on every live story

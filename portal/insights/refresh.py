@@ -100,7 +100,7 @@ def account_failure(account, answers):
     return None
 
 
-def _mark(account, summary, **updates):
+def _mark(account, **updates):
     # Only the columns this pass owns: a switch flipped meanwhile is never overwritten.
     SocialAccount.update(**updates).where(SocialAccount.id == account.id).execute()
 
@@ -108,13 +108,13 @@ def _mark(account, summary, **updates):
 def _record_failure(account, kind, reason, now, summary):
     if kind == "refused" and account.access_denied_since is None:
         reason += " If Instagram refuses again on the next refresh, the link will be marked broken."
-        _mark(account, summary, last_error=reason, access_denied_since=now)
+        _mark(account, last_error=reason, access_denied_since=now)
         summary.failed[account.username] = reason
     elif kind in ("refused", "broken"):
-        _mark(account, summary, status=AccountStatus.LINK_BROKEN, last_error=reason)
+        _mark(account, status=AccountStatus.LINK_BROKEN, last_error=reason)
         summary.broken[account.username] = reason
     else:
-        _mark(account, summary, last_error=reason)
+        _mark(account, last_error=reason)
         summary.failed[account.username] = reason
 
 
@@ -181,18 +181,22 @@ def _defer_everyone(throttled, summary, deferred):
     log.warning("Refresh stopped: %s; deferred until %s", throttled.reason, throttled.until)
 
 
-def _own_limit_hit(account, answers):
-    """Tell whether Meta refused one of this account's calls for its own limit (80002 and the like)."""
-    return any(
-        key[0] == account.id and isinstance(answer, GraphError) and answer.account_throttled
+def own_limit_hits(answers):
+    """Return the ids of the accounts one of whose calls Meta refused for their own limit (80002...).
+
+    One pass over a round's answers, not one an account: a chunk holds thousands of answers.
+    """
+    return {
+        key[0]
         for key, answer in answers.items()
-    )
+        if isinstance(answer, GraphError) and answer.account_throttled
+    }
 
 
-def _limited_until(account, answers, runner):
+def _limited_until(account, hits, runner):
     """Return until when this account must wait for its own Instagram limit, or None."""
     until = runner.limited.get(account.ig_user_id)
-    if until is None and _own_limit_hit(account, answers):
+    if until is None and account.id in hits:
         until = wait_until(0)  # throttled without a usage header for it: Meta's usual wait
     return until
 
@@ -212,10 +216,10 @@ def _fetch_chunk(batch, now, runner, mode):
                 calls += first_calls(account, token, now, mode, state.get(account.id))
         answers = runner.run(calls)
         while True:  # a round per dependency: pages and items after the account call
-            more = []
+            more, hits = [], own_limit_hits(answers)
             for account in batch:
                 if account.id in tokens and account.id not in waiting:
-                    until = _limited_until(account, answers, runner)
+                    until = _limited_until(account, hits, runner)
                     if until:
                         waiting[account.id] = until
                     else:
@@ -227,19 +231,20 @@ def _fetch_chunk(batch, now, runner, mode):
 
 def _wait_alone(account, until, summary):
     reason = f"Instagram's limit for this account: Meta asked us to wait until {until:%Y-%m-%d %H:%M} UTC."
-    _mark(account, summary, refresh_deferred_until=until, deferred_reason=reason)
+    _mark(account, refresh_deferred_until=until, deferred_reason=reason)
     summary.waiting[account.username] = until
 
 
 def _write_chunk(batch, tokens, answers, waiting, now, summary, archive, mode):
+    hits = own_limit_hits(answers)
     for account in batch:
         if account.id not in tokens:
             reason = "No stored access for this account: connect it again."
-            _mark(account, summary, status=AccountStatus.LINK_BROKEN, last_error=reason)
+            _mark(account, status=AccountStatus.LINK_BROKEN, last_error=reason)
             summary.broken[account.username] = reason
             continue
         until = waiting.get(account.id)
-        if until and _own_limit_hit(account, answers):  # refused part way: keep the last whole figures
+        if until and account.id in hits:  # refused part way: keep the last whole figures
             _wait_alone(account, until, summary)
             summary.deferred += 1
             continue
