@@ -2,6 +2,7 @@
 
 import logging
 import os
+from urllib.parse import urlsplit
 
 from flask import Flask, abort, jsonify, render_template, request
 from flask.globals import request_ctx
@@ -10,10 +11,17 @@ from config import config_name_from_env, configs
 from portal import crypto, db, redaction
 from portal.extensions import csrf, limiter, login_manager
 from portal.graph.oauth import provider_settings
+from portal.ids import RowId
 from portal.security import HTMX_INTEGRITY, HTMX_URL, add_security_headers
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 log = logging.getLogger(__name__)
+# What carries a form: the methods Flask-WTF reads one from, and the bodies that hold one.
+FORM_METHODS = ("POST", "PUT", "PATCH", "DELETE")
+FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
+# Meta's callbacks and the simulated Meta read bodies of their own (signed JSON, Graph calls);
+# everywhere else a body is a form, read by Flask-WTF.
+OWN_BODY_BLUEPRINTS = ("meta", "sandbox")
 
 
 class ConfigurationError(RuntimeError):
@@ -34,6 +42,7 @@ def create_app(config_name=None, **overrides):
     app.config.from_object(configs[name])
     app.config["CONFIG_NAME"] = name
     app.config.update(overrides)
+    app.url_map.converters["int"] = RowId  # before any route is added: every <int:> is a row id
     check_config(app)
     use_instance_folder(app)
     redaction.install()
@@ -72,6 +81,7 @@ def check_config(app):
             raise ConfigurationError("DEBUG must be off in production.")
         if app.config["SANDBOX"]:
             raise ConfigurationError("PORTAL_SANDBOX simulates Meta; it must be off in production.")
+        check_hosts(app)
     if not app.config.get("SECRET_KEY"):
         raise ConfigurationError(
             "PORTAL_SECRET_KEY is not set. scripts/run sets one for local use; see the README for production."
@@ -80,6 +90,30 @@ def check_config(app):
         crypto.cipher.configure(app.config.get("TOKEN_KEYS"))
     except crypto.TokenKeyError as exc:
         raise ConfigurationError(str(exc)) from exc
+
+
+def check_hosts(app):
+    """In production every absolute address comes from PORTAL_BASE_URL, and a forged Host gets a 400.
+
+    Without PORTAL_TRUSTED_HOSTS the portal answers only to the base URL's own host, and says so.
+    """
+    base = app.config.get("BASE_URL")
+    if not base:
+        raise ConfigurationError(
+            "PORTAL_BASE_URL must be set in production (e.g. https://portal.agency.example): the links "
+            "staff send and the addresses Meta calls are built from it, never from the Host header."
+        )
+    parts = urlsplit(base)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ConfigurationError(
+            f"PORTAL_BASE_URL must be an address like https://portal.agency.example, not {base!r}."
+        )
+    if not app.config.get("TRUSTED_HOSTS"):
+        app.config["TRUSTED_HOSTS"] = [parts.hostname]
+        log.warning(
+            "PORTAL_TRUSTED_HOSTS is not set: answering only to %s, the host of PORTAL_BASE_URL.",
+            parts.hostname,
+        )
 
 
 def use_instance_folder(app):
@@ -184,15 +218,20 @@ def register_hooks(app):
     https = app.config["HTTPS"]
 
     @app.before_request
-    def refuse_nul_characters():
-        # No text field can hold a NUL (PostgreSQL refuses one outright): a clear 400, not a 500.
-        fields = [*request.args.values()]
-        if request.method == "POST" and request.mimetype in (
-            "application/x-www-form-urlencoded",
-            "multipart/form-data",
-        ):
-            fields += request.form.values()
-        if any("\x00" in value for value in fields):
+    def refuse_unusable_input():
+        """Stop, with a clear 400, what no form of the portal can take, before a view sees it."""
+        values = [value for _name, value in request.args.items(multi=True)]  # every value of a key
+        if request.method in FORM_METHODS and request.blueprint not in OWN_BODY_BLUEPRINTS:
+            # Flask-WTF would read a JSON body as the form, numbers and lists and all.
+            if request.mimetype and request.mimetype not in FORM_TYPES:
+                abort(415, description="not-a-form")
+        if request.method in FORM_METHODS and request.mimetype in FORM_TYPES:
+            values += [value for _name, value in request.form.items(multi=True)]
+            # Flask-WTF hands a file to a text field's validators, which cannot measure it.
+            if request.files:
+                abort(400, description="unexpected-file")
+        # No text field can hold a NUL (PostgreSQL refuses one outright).
+        if any("\x00" in value for value in values):
             abort(400, description="nul-character")
 
     @app.after_request
@@ -202,6 +241,7 @@ def register_hooks(app):
 
 def register_template_helpers(app):
     """Give every template the values, chart drawers and words in plain language it uses."""
+    from portal.addresses import absolute_url
     from portal.compliance import ledger
     from portal.insights import charts, figures
 
@@ -214,6 +254,7 @@ def register_template_helpers(app):
             "sandbox": app.config["SANDBOX"],
         }
 
+    app.add_template_global(absolute_url)
     app.add_template_global(charts.time_series, "time_series_chart")
     app.add_template_global(charts.bars, "bar_chart")
     app.add_template_global(db.utcnow, "utcnow")

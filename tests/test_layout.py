@@ -13,8 +13,15 @@ import pytest
 PORTAL = pathlib.Path(__file__).resolve().parent.parent / "portal"
 
 # The frame's parts that know nothing of Flask, and those that are Flask's plumbing.
-PLAIN_FRAME = {"portal.db", "portal.crypto", "portal.redaction", "portal.paging", "portal.invitation"}
-FLASK_FRAME = {"portal.htmx", "portal.security", "portal.extensions"}
+PLAIN_FRAME = {
+    "portal.db",
+    "portal.crypto",
+    "portal.redaction",
+    "portal.paging",
+    "portal.invitation",
+    "portal.ids",
+}
+FLASK_FRAME = {"portal.htmx", "portal.security", "portal.extensions", "portal.addresses"}
 SERVICES = {"portal.connections", "portal.insights", "portal.compliance", "portal.scheduler"}
 BLUEPRINTS = {"portal.staff", "portal.linking", "portal.meta"}
 FLASK = ("flask", "flask_login", "flask_wtf", "flask_limiter", "authlib.integrations.flask_client")

@@ -667,3 +667,23 @@ def test_linking_without_a_meta_app_says_it_is_not_set_up(make_app, creator, pat
     response = client.get(path)
     assert response.status_code == 503
     assert "Linking is not set up yet" in response.get_data(as_text=True)
+
+
+@pytest.mark.parametrize(
+    "params", [{}, {"code": ""}, {"error": ""}], ids=["no-code", "empty-code", "empty-error"]
+)
+@pytest.mark.parametrize("provider, path", [("facebook", "/link/add"), ("instagram", "/link/verify")])
+def test_a_callback_with_this_browsers_state_and_no_code_explains_and_links_nothing(
+    link_browser, creator, no_network, db_rows, provider, path, params
+):
+    state = state_of(link_browser, path)
+    before = db_rows()
+    response = link_browser.get(f"/link/{provider}/callback", query_string={"state": state, **params})
+    page = page_after(link_browser, response)
+    name = provider.capitalize()
+    assert f"<h3>{name} returned an error</h3>" in page
+    assert f"{name} sent no authorization code." in page
+    assert not no_network.request_history  # nothing to exchange
+    only_the_failure_noted(before, db_rows(), LinkProblem.FACEBOOK_ERROR)
+    # The state is used up: the same answer again is refused as a replay.
+    assert link_browser.get(f"/link/{provider}/callback", query_string={"state": state}).status_code == 400

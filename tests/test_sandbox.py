@@ -5,6 +5,7 @@ import time
 from html.parser import HTMLParser
 from urllib.parse import parse_qs, urlencode, urlsplit
 
+import pytest
 from markupsafe import escape
 from werkzeug.datastructures import MultiDict
 
@@ -515,6 +516,24 @@ def test_batch_answers_each_request_with_its_own_status(make_app):
     assert first["code"] == 200 and json.loads(first["body"])["name"] == "Gabriela Good"
     assert second["code"] == 400 and json.loads(second["body"])["error"]["error_subcode"] == 33
     assert response.headers["X-App-Usage"]
+
+
+@pytest.mark.parametrize(
+    "item", [{"method": 5, "relative_url": "me"}, {"method": "GET", "relative_url": ["me"]}]
+)
+def test_a_batch_item_whose_method_or_url_is_not_text_is_refused_as_meta_does(make_app, item):
+    _, client = sandbox(make_app)
+    token = long_token(client, "Gabriela Good")
+    response = client.post(
+        "/sandbox/graph/v27.0/",
+        data={"batch": json.dumps([item]), "appsecret_proof": tokens.appsecret_proof(FB_SECRET, token)},
+        headers={"Authorization": f"Bearer {token}"},
+    )
+    assert response.status_code == 400
+    assert (
+        response.get_json()["error"]["message"]
+        == "(#100) The parameter batch is required and must be a JSON array"
+    )
 
 
 # --- Instagram Login ---

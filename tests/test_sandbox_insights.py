@@ -213,6 +213,9 @@ def test_bad_periods_and_ranges_fail(client, gabriela):
     now = seeds.now()
     too_long = error_of(daily(client, "ava.creates", gabriela, since=now - 31 * DAY, until=now))
     assert too_long["code"] == 100 and "30 days" in too_long["message"]
+    for until in ("9999999999999999999999999", "1e400", "nan", "-5"):
+        past = error_of(daily(client, "ava.creates", gabriela, until=until))
+        assert past["code"] == 100 and past["message"] == "(#100) Param until must be a UNIX timestamp"
 
 
 def test_tiny_steps_under_100_followers_has_no_follows_nor_demographics(client, gabriela):
@@ -344,6 +347,7 @@ def test_media_files_and_pages_are_served_by_the_sandbox(client, gabriela):
         assert client.get(item["permalink"].removeprefix(BASE)).status_code == 200
     assert client.get("/sandbox/media/18000100000000000.jpg").status_code == 404
     assert client.get("/sandbox/media/nope.jpg").status_code == 404
+    assert client.get("/sandbox/media/1800010000000094².jpg").status_code == 404  # not an ASCII digit
 
 
 def _by_product(client, token, username="ava.creates"):

@@ -9,6 +9,7 @@ import re
 from dataclasses import dataclass
 
 from portal.connections.discovery import LinkProblem
+from portal.paging import page_number
 
 PER_PAGE = 50
 
@@ -131,10 +132,6 @@ def _date(value):
     return day if day.year < datetime.MAXYEAR else None  # the day after must exist too
 
 
-def _page(value):
-    return int(value) if (value or "").isdigit() and 0 < int(value) < 100000 else 1
-
-
 @dataclass
 class LedgerFilter:
     """What the ledger page is asked to show, read from its query string."""
@@ -154,7 +151,7 @@ class LedgerFilter:
             creator=(args.get("creator") or "").strip()[:100],
             since=_date(args.get("since")),
             until=_date(args.get("until")),
-            page=_page(args.get("page")),
+            page=page_number(args.get("page")),
         )
 
     def criteria(self):

@@ -5,10 +5,12 @@ from authlib.integrations.base_client import MismatchingStateError, OAuthError
 from flask import abort, current_app, redirect, request, session, url_for
 from playhouse.flask_utils import get_object_or_404
 
+from portal.addresses import absolute_url
 from portal.connections.discovery import LinkProblem, Problem
 from portal.connections.linking import complete_facebook_login, record_verification
 from portal.extensions import limiter
 from portal.graph import GraphError, facebook_graph, instagram_graph
+from portal.ids import parse_id
 from portal.linking import bp
 from portal.linking.session import put_result, require_link_creator, start_intent, take_intent
 from portal.models import LedgerEntry, SocialAccount
@@ -21,9 +23,8 @@ meta_login_limit = limiter.shared_limit(
 
 
 def _redirect_uri(endpoint):
-    # One constant address per provider, from settings, never from the Host header.
-    base = current_app.config.get("BASE_URL")
-    return base.rstrip("/") + url_for(endpoint) if base else url_for(endpoint, _external=True)
+    # One constant address per provider: Meta accepts only the redirect URIs the app lists.
+    return absolute_url(endpoint)
 
 
 def _own_account(creator, account_id):
@@ -79,9 +80,9 @@ def add_business_accounts():
 @meta_login_limit
 def verify_instagram():
     creator = require_link_creator()
-    account_id = request.args.get("account", type=int)
-    if account_id is not None:
-        _own_account(creator, account_id)
+    account_id = None
+    if "account" in request.args:  # an account id that names none of the creator's is a 404
+        account_id = _own_account(creator, parse_id(request.args["account"]) or abort(404)).id
     start_intent("instagram", "verify", account_id)
     return _configured_client("instagram").authorize_redirect(_redirect_uri("linking.instagram_callback"))
 
@@ -115,6 +116,14 @@ def _token_from_callback(provider):
     if request.args.get("error"):
         client.framework.clear_state_data(session, state)
         return Problem(LinkProblem.CANCELLED)
+    if not request.args.get("code"):
+        # Neither a code nor a reason (an empty "error" too): nothing to exchange, and Authlib
+        # would raise on the missing code. The state is used up, as for any answer.
+        client.framework.clear_state_data(session, state)
+        name = PROVIDER_NAMES[provider]
+        return _provider_error(
+            provider, f"The login could not be completed: {name} sent no authorization code."
+        )
     try:
         token = client.authorize_access_token()
     except MismatchingStateError:

@@ -3,8 +3,9 @@
 import json
 import logging
 
-from flask import Response, abort, current_app, jsonify, render_template, request, url_for
+from flask import Response, abort, current_app, jsonify, render_template, request
 
+from portal.addresses import absolute_url
 from portal.compliance import platform_data
 from portal.extensions import csrf, limiter
 from portal.graph.signatures import (
@@ -45,10 +46,8 @@ def _forbidden():
 
 
 def _status_url(code):
-    # Meta shows this address to the person: build it from settings, not from the Host header.
-    base = current_app.config.get("BASE_URL")
-    path = url_for("meta.deletion_status", code=code)
-    return base.rstrip("/") + path if base else url_for("meta.deletion_status", code=code, _external=True)
+    # Meta shows this address to the person.
+    return absolute_url("meta.deletion_status", code=code)
 
 
 @bp.post("/meta/deauthorize")

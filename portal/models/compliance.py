@@ -51,7 +51,7 @@ class LedgerEntry(BaseModel):
         if action:
             query = query.where(cls.action == action)
         if creator_name:
-            query = query.where(fn.LOWER(Creator.name) ** f"%{creator_name.lower()}%")
+            query = query.where(fn.LOWER(Creator.name).contains(creator_name.lower()))  # wildcards escaped
         if since:
             query = query.where(cls.at >= since)
         if before:

@@ -59,9 +59,9 @@ class Creator(BaseModel):
         selection = cls.select(cls.id, cls.name, cls.email)
         text = (query or "").strip().lower().lstrip("@")
         if text:
-            pattern = f"%{text}%"
-            handles = SocialAccount.select(SocialAccount.creator).where(SocialAccount.username**pattern)
-            selection = selection.where((fn.LOWER(cls.name) ** pattern) | cls.id.in_(handles))
+            # contains() escapes LIKE's wildcards: "%" finds "100% Real", not every creator.
+            handles = SocialAccount.select(SocialAccount.creator).where(SocialAccount.username.contains(text))
+            selection = selection.where(fn.LOWER(cls.name).contains(text) | cls.id.in_(handles))
         total = selection.count()
         rows = selection.order_by(fn.LOWER(cls.name), cls.id).paginate(page, per_page)
         shown = SocialAccount.select(SocialAccount.id, SocialAccount.creator, SocialAccount.username)

@@ -128,12 +128,19 @@ def _batch_token_check(token, proof):
         auth.authenticate(token, proof)
 
 
+def _batch_item_shape(item):
+    """Tell whether a batch item is an object whose method and relative_url, when given, are text."""
+    return isinstance(item, dict) and all(
+        isinstance(item.get(k, ""), str) for k in ("method", "relative_url")
+    )
+
+
 def _batch(params, token):
     try:
         items = json.loads(params.get("batch") or "")
     except ValueError:
         items = None
-    if not isinstance(items, list) or not all(isinstance(item, dict) for item in items):
+    if not isinstance(items, list) or not all(_batch_item_shape(item) for item in items):
         message = "(#100) The parameter batch is required and must be a JSON array"
         return (*tokens.graph_error(message, 100), {})
     if len(items) > BATCH_LIMIT:

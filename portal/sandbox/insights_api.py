@@ -43,6 +43,7 @@ METRICS = {"day": DAY_METRICS, "lifetime": DEMOGRAPHICS}
 TIME_SERIES = {"reach"}  # the only daily metric that still comes as a time series
 SMALL = 100  # below this many followers Meta holds back follows_and_unfollows and demographics
 MAX_RANGE = 30 * DAY
+LAST_UNIX = 253402300800  # 10000-01-01T00:00:00Z
 BREAKDOWNS = {
     "media_product_type": {"POST": 4, "CAROUSEL_CONTAINER": 2, "REEL": 5, "STORY": 2},
     "follow_type": {"FOLLOWER": 3, "NON_FOLLOWER": 5},
@@ -115,9 +116,13 @@ def _unix(params, name, default):
     if value in (None, ""):
         return default
     try:
-        return int(float(value))
-    except ValueError:
-        raise bad_parameter(f"(#100) Param {name} must be a UNIX timestamp") from None
+        number = int(float(value))
+    except (ValueError, OverflowError):
+        number = None
+    # Past year 9999 no date exists to answer for (Python's dates stop there; so do Meta's).
+    if number is None or not 0 <= number < LAST_UNIX:
+        raise bad_parameter(f"(#100) Param {name} must be a UNIX timestamp")
+    return number
 
 
 def _days(params, at):

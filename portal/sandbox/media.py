@@ -120,7 +120,8 @@ def stories(account, at=None):
 def find(media_id, at=None):
     """Return the post or live story with this id, or None."""
     text = str(media_id or "")
-    if len(text) != 17 or not text.isdigit() or not text.startswith("18"):
+    # isascii(): isdigit() alone takes "²", which int() refuses.
+    if len(text) != 17 or not (text.isascii() and text.isdigit()) or not text.startswith("18"):
         return None
     account = people.instagram_account_by_number(int(text[2:6]))
     if account is None or not account.professional:

@@ -4,12 +4,14 @@ from flask import current_app, flash, redirect, render_template, request, url_fo
 from flask_login import login_required
 from playhouse.flask_utils import get_object_or_404
 
+from portal.addresses import absolute_url
 from portal.connections.link_health import losing_data_access
 from portal.db import utcnow
 from portal.htmx import fragment_or_redirect, render_page_or_fragment
 from portal.insights import figures
 from portal.invitation import mailto_url, render_text
 from portal.models import Creator, DuplicateHandle, InvitationTemplate, LedgerEntry, SocialAccount
+from portal.paging import page_number
 from portal.staff import bp
 from portal.staff.auth import staff_actor
 from portal.staff.forms import CreatorForm, HandleForm
@@ -17,11 +19,6 @@ from portal.staff.forms import CreatorForm, HandleForm
 
 def _creator_or_404(creator_id):
     return get_object_or_404(Creator, Creator.id == creator_id)
-
-
-def _page_number():
-    value = request.args.get("page", "1")
-    return int(value) if value.isdigit() and 0 < int(value) < 100000 else 1
 
 
 @bp.get("/")
@@ -34,7 +31,7 @@ def index():
 @login_required
 def creator_list():
     query = request.args.get("q", "")[:100]
-    page = Creator.search(query, _page_number(), current_app.config["PER_PAGE"])
+    page = Creator.search(query, page_number(request.args.get("page")), current_app.config["PER_PAGE"])
     return render_page_or_fragment(
         "staff/creator_list.html",
         "staff/partials/creator_results.html",
@@ -149,9 +146,7 @@ def account_delete(creator_id, account_id):
 
 
 def _invitation_context(creator):
-    link = (
-        url_for("linking.link_page", token=creator.link_token, _external=True) if creator.link_token else None
-    )
+    link = absolute_url("linking.link_page", token=creator.link_token) if creator.link_token else None
     template = InvitationTemplate.current()
     fill = {"name": creator.name, "company": current_app.config["COMPANY_NAME"], "link": link or ""}
     subject = render_text(template.subject, **fill)

@@ -55,6 +55,7 @@ def make_production_app(tmp_path):
             "SECRET_KEY": "production-test-secret-key-0123456789abcdef",
             "TOKEN_KEYS": Fernet.generate_key().decode(),
             "DATABASE_URL": database_url(tmp_path),
+            "BASE_URL": "https://localhost",  # the test client's own host
             **overrides,
         }
         application = create_app("production", **settings)
