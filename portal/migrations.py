@@ -130,6 +130,12 @@ def _v7_meta_as_it_is(migrator):
     return [*operations, migrator.sql(f"CREATE INDEX IF NOT EXISTS {index}")]
 
 
+def _v8_listed_by_staff(migrator):
+    # One owner per account: a handle the Link Accounts Page added yields to staff's own listing
+    # under another creator. Every handle so far counts as staff's (the behaviour it had).
+    return _missing_columns(migrator, "social_account", [("listed_by_staff", BooleanField(default=True))])
+
+
 # (version, step); version 1 is the first released schema.
 STEPS = [
     (2, _v2_reusable_links_and_session_versions),
@@ -138,6 +144,7 @@ STEPS = [
     (5, _v5_compliance),
     (6, _v6_creator_list_indexes),
     (7, _v7_meta_as_it_is),
+    (8, _v8_listed_by_staff),
 ]
 LATEST = STEPS[-1][0] if STEPS else 1
 

@@ -309,18 +309,19 @@ def test_link_page_fits_a_phone_with_a_problem_shown_and_while_choosing(sandbox_
     session = sandbox_browser
     page = session.context.new_page()
     page.set_viewport_size(session.PHONE)
-    open_link_page(session, "Sam Okafor", page)
+    open_link_page(session, "Nina Brooks", page)
     session.assert_fits(page, "the Link Accounts Page")
 
-    connect_business(page, "sam.okafor.art")
-    facebook_dialog_as(session, page, "Gabriela Good")
-    expect_problem(page, "sam.okafor.art", "No Facebook Page you shared has @sam.okafor.art linked")
+    connect_business(page, "nina.bakes")
+    facebook_dialog_as(session, page, "Gabriela Good")  # her Pages do not have Nina's account
+    expect_problem(page, "nina.bakes", "No Facebook Page you shared has @nina.bakes linked")
     session.assert_fits(page, "the Link Accounts Page with a problem shown")
     session.check(page, "the Link Accounts Page on a phone with a problem shown")
 
+    # Nina's own account (staff list it under her): one another creator's link could not take.
     page.get_by_role("link", name="Add Instagram Business account", exact=True).click()
     facebook_dialog_as(session, page, "Manny Manager")  # 120 Pages to tick: the longest dialog
-    expect(page.get_by_role("heading", level=1)).to_have_text("Choose the accounts to link for Sam Okafor")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Choose the accounts to link for Nina Brooks")
     session.assert_fits(page, "the choose page")
     page.get_by_role("checkbox", name=re.compile(r"^@nina\.bakes\b")).check()
     page.get_by_role("button", name="Link the chosen accounts").click()

@@ -606,6 +606,23 @@ def test_linked_elsewhere_is_explained(link_browser, creator, meta):
     assert ava(other).status == AccountStatus.LINKED and ava(creator).status == AccountStatus.UNLINKED
 
 
+def test_listed_elsewhere_is_explained_without_naming_the_other_creator(link_browser, creator, meta):
+    other = Creator.create(name="Ben Ortiz")
+    SocialAccount.add_handle(other, "ava.side")
+    meta.instagram_code_exchange()
+    meta.instagram_me("ava.side")
+    state = state_of(link_browser, "/link/verify")
+    page = page_after(link_browser, come_back(link_browser, "instagram", state))
+    assert "<h3>@ava.side is listed under another creator</h3>" in page
+    assert "lists this Instagram account under another creator, so it cannot be linked here" in page
+    assert "they can move it" in page and "Ben Ortiz" not in page
+    # Kept under this creator too, unlinked, so staff see the conflict on both profiles.
+    kept = SocialAccount.get((SocialAccount.creator == creator) & (SocialAccount.username == "ava.side"))
+    assert (kept.status, kept.ig_user_id) == (AccountStatus.UNLINKED, None)
+    event = LedgerEntry.select().order_by(LedgerEntry.id.desc()).get()
+    assert (event.action, event.detail_items) == ("link_failed", {"problem": LinkProblem.LISTED_ELSEWHERE})
+
+
 def test_wrong_instagram_account_is_explained(link_browser, creator, meta):
     meta.instagram_code_exchange()
     meta.instagram_me("someone.else")

@@ -318,11 +318,14 @@ def test_add_instagram_business_account_links_the_chosen_accounts(sandbox_server
 
     page = land(browser, submit(browser, choose, "Link the chosen accounts", tick=wanted), path)
 
-    assert "Linked: @ava.travels, @tiny.steps. Acme Talent can now read their Insights." in page.text
+    # Theo's own account links; Ava's, which staff list under her, does not (one owner per account).
+    assert "Linked: @tiny.steps. Acme Talent can now read its Insights." in page.text
+    assert "<h3>@ava.travels is listed under another creator</h3>" in page.text
     theo = Creator.get(Creator.name == "Theo Small")
     statuses = {a.username: a.status for a in theo.accounts()}
-    assert statuses == {"ava.travels": AccountStatus.LINKED, "tiny.steps": AccountStatus.LINKED}
-    assert account("Theo Small", "ava.travels").page_name == "Ava Travels"
+    assert statuses == {"ava.travels": AccountStatus.UNLINKED, "tiny.steps": AccountStatus.LINKED}
+    assert account("Ava Chen", "ava.travels").status == AccountStatus.UNLINKED
+    assert account("Theo Small", "tiny.steps").page_name == "Tiny Steps"
     # The grant's candidate list, with its Page tokens, is gone once the choice is made.
     assert account("Theo Small", "tiny.steps").grant.candidates is None
 

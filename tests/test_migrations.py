@@ -3,6 +3,7 @@
 import datetime
 
 from peewee import BooleanField, CharField, ForeignKeyField, IntegerField, Model, TextField
+from playhouse.migrate import SchemaMigrator, migrate
 
 from portal import db, migrations
 from portal.db import UTCDateTimeField
@@ -138,9 +139,23 @@ def test_version_7_moves_stored_days_to_metas_pacific_days(app):
     SchemaVersion.delete().execute()
     SchemaVersion.create(version=6)
 
-    assert migrations.upgrade(database) == [7]
+    assert migrations.upgrade(database) == [version for version, _ in migrations.STEPS if version > 6]
     ends = dict(AccountMetric.select(AccountMetric.value, AccountMetric.end_time).tuples())
     # 1 November 2026 in Los Angeles (a 25-hour day: daylight time ended) ends at 08:00 UTC on the 2nd.
     assert ends == {5: datetime.datetime(2026, 11, 2, 8, tzinfo=datetime.UTC), 7: pacific_end}
     assert figures.metric_day(ends[5]) == datetime.date(2026, 11, 1)
+    assert migrations.upgrade(database) == []
+
+
+def test_version_8_counts_every_handle_listed_so_far_as_listed_by_staff(app):
+    """Handles from before one-owner-per-account keep their behaviour: staff's own listing."""
+    database = db.database.obj
+    creator = Creator.create(name="Ava Chen")
+    SocialAccount.create(creator=creator, username="ava.creates")
+    migrate(SchemaMigrator.from_database(database).drop_column("social_account", "listed_by_staff"))
+    SchemaVersion.delete().execute()
+    SchemaVersion.create(version=7)
+
+    assert migrations.upgrade(database) == [8]
+    assert SocialAccount.get(SocialAccount.username == "ava.creates").listed_by_staff is True
     assert migrations.upgrade(database) == []

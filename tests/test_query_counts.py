@@ -168,6 +168,8 @@ def grow_to_large(ava, account):
             handle = add_account(other, f"c{n:02d}.creates", data_access_days=n % 20)
             add_figures(handle, days=2, items=1, breakdowns=AUDIENCE[:1])
             add_account(other, f"c{n:02d}.second", AccountStatus.UNLINKED)
+            # Listed under Ava too: her tab says so on that row, and offers to move it.
+            add_account(other, f"ava.creates.{n % LARGE_ACCOUNTS:02d}", AccountStatus.UNLINKED)
             record("linked", other, handle, hours_ago=n)
             record("refreshed", other, handle, hours_ago=n)
         record("linked", ava, account)  # the newest entry again
@@ -183,7 +185,7 @@ PAGES = [
     ("the profile Overview", "/creators/{creator}", False, "@ava.creates", "@ava.creates.11"),
     ("the profile Overview swap", "/creators/{creator}", True, "@ava.creates", "@ava.creates.11"),
     ("the Social Accounts tab", "/creators/{creator}/accounts", False, "4,322", "@ava.creates.11"),
-    ("the Social Accounts tab swap", "/creators/{creator}/accounts", True, "4,322", "@ava.creates.11"),
+    ("the Social Accounts tab swap", "/creators/{creator}/accounts", True, "4,322", "Also listed under"),
     ("the Link Accounts Page tab", "/creators/{creator}/link-accounts", False, "/link/{token}", None),
     ("the Link Accounts Page tab swap", "/creators/{creator}/link-accounts", True, "/link/{token}", None),
     ("the account metrics page", "/creators/{creator}/accounts/{account}/metrics", False, "Reel 0", "Berlin"),

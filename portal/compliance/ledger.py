@@ -26,6 +26,7 @@ ACTIONS = {
     "unlinked": "Account unlinked",
     "unlinked_and_deleted": "Account unlinked and its data deleted",
     "account_removed": "Account removed from the list",
+    "handle_moved": "Handle moved to another creator",
     "retention_purge": "Figures deleted after the retention period",
     "deauthorized": "Meta: the person removed the app",
     "data_deletion": "Meta: data deletion requested and done",
@@ -43,6 +44,7 @@ PROBLEMS = {
     LinkProblem.ADS_READ_NEEDED: "Meta needs ads_read for a Page reached through a Business Portfolio",
     LinkProblem.FACEBOOK_ERROR: "Facebook or Instagram answered with an error",
     LinkProblem.LINKED_ELSEWHERE: "the account is already linked to another creator",
+    LinkProblem.LISTED_ELSEWHERE: "staff list the account under another creator",
     LinkProblem.WRONG_INSTAGRAM_ACCOUNT: "a different Instagram account logged in",
 }
 
@@ -96,6 +98,13 @@ def _unlinked_and_deleted(details):
     )
 
 
+def _handle_moved(details):
+    handle, source, target = details.get("username"), details.get("from_creator"), details.get("to_creator")
+    if details.get("outcome") == "dropped":
+        return f"@{handle} taken off {source}'s list: {target} already lists it"
+    return f"@{handle} moved from {source} to {target}"
+
+
 def _staff_created(details):
     return f"for {details.get('email')}" + (" as an administrator" if details.get("is_admin") else "")
 
@@ -109,6 +118,7 @@ DESCRIBERS = {
     "unlinked": lambda d: "its access was deleted; the figures read so far are kept",
     "unlinked_and_deleted": _unlinked_and_deleted,
     "account_removed": lambda d: f"@{d.get('username')} was taken off the creator's list",
+    "handle_moved": _handle_moved,
     "link_rotated": lambda d: "the previous link stopped working",
     "retention_purge": lambda d: f"{d.get('files', 0)} archived story files removed",
     "staff_created": _staff_created,

@@ -37,6 +37,7 @@ class LinkProblem:
     ADS_READ_NEEDED = "ads_read_needed"
     FACEBOOK_ERROR = "facebook_error"
     LINKED_ELSEWHERE = "linked_elsewhere"
+    LISTED_ELSEWHERE = "listed_elsewhere"
     WRONG_INSTAGRAM_ACCOUNT = "wrong_instagram_account"
 
     ALL = (
@@ -48,6 +49,7 @@ class LinkProblem:
         ADS_READ_NEEDED,
         FACEBOOK_ERROR,
         LINKED_ELSEWHERE,
+        LISTED_ELSEWHERE,
         WRONG_INSTAGRAM_ACCOUNT,
     )
 

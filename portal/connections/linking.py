@@ -9,7 +9,7 @@ import json
 import os
 from dataclasses import dataclass
 
-from portal.connections import discovery, webhooks
+from portal.connections import discovery, ownership, webhooks
 from portal.connections.discovery import Candidate, LinkProblem, Problem
 from portal.db import database, utcnow
 from portal.graph import GraphError
@@ -67,19 +67,6 @@ def stored_candidates(grant_row):
     return result
 
 
-def linked_elsewhere(creator, ig_user_id):
-    """Return the other creator's account already linked to this Instagram account, if any."""
-    return (
-        SocialAccount.select()
-        .where(
-            (SocialAccount.ig_user_id == ig_user_id)
-            & (SocialAccount.creator != creator)
-            & (SocialAccount.status == AccountStatus.LINKED)
-        )
-        .first()
-    )
-
-
 def _link(creator, grant_row, candidate, account=None, subscription=None):
     """Mark one account linked through one candidate (creating the row if staff never listed it).
 
@@ -88,7 +75,7 @@ def _link(creator, grant_row, candidate, account=None, subscription=None):
     if account is None:
         account = SocialAccount.get_or_none(
             (SocialAccount.creator == creator) & (SocialAccount.username == candidate.username)
-        ) or SocialAccount(creator=creator, username=candidate.username)
+        ) or SocialAccount(creator=creator, username=candidate.username, listed_by_staff=False)
     account.status = AccountStatus.LINKED
     account.revoked_at = None
     account.ig_user_id = candidate.ig_user_id
@@ -178,9 +165,8 @@ def complete_facebook_login(client, creator, short_token, account=None, story_we
         return LoginOutcome(problem=match, account_id=account.id)
     if match.problem:
         return LoginOutcome(problem=match.problem, account_id=account.id)
-    other = linked_elsewhere(creator, match.ig_user_id)
-    if other:
-        problem = Problem(LinkProblem.LINKED_ELSEWHERE, {"username": match.username})
+    problem = ownership.linking_problems(creator, [match]).get(match.ig_user_id)
+    if problem:
         return LoginOutcome(problem=problem, account_id=account.id)
     subscription = _subscription(client, match, story_webhooks)
     with database.atomic():
@@ -190,27 +176,36 @@ def complete_facebook_login(client, creator, short_token, account=None, story_we
 
 
 def link_chosen(creator, grant_row, chosen_ids, client=None, story_webhooks=False):
-    """Link the chosen candidates of a stored grant; return (linked usernames, skipped with reasons)."""
-    linked, skipped = [], []
+    """Link the chosen candidates of a stored grant; return (linked usernames, skipped with reasons).
+
+    One that staff list under another creator is not linked: the creator gets an unlinked row
+    for it instead (if it has none), so staff see the conflict on both profiles.
+    """
+    linked, skipped, kept = [], [], {}
     chosen = [c for c in stored_candidates(grant_row) if c.ig_user_id in chosen_ids]
-    subscriptions = {c.ig_user_id: _subscription(client, c, story_webhooks) for c in chosen if c.linkable}
+    held = ownership.linking_problems(creator, [c for c in chosen if c.linkable])
+    subscriptions = {
+        c.ig_user_id: _subscription(client, c, story_webhooks)
+        for c in chosen
+        if c.linkable and c.ig_user_id not in held
+    }
     with database.atomic():
         for candidate in chosen:
-            if not candidate.linkable:
-                skipped.append((candidate.username, candidate.problem))
-            elif linked_elsewhere(creator, candidate.ig_user_id):
-                skipped.append(
-                    (
-                        candidate.username,
-                        Problem(LinkProblem.LINKED_ELSEWHERE, {"username": candidate.username}),
-                    )
-                )
-            else:
+            problem = candidate.problem or held.get(candidate.ig_user_id)
+            if problem is None:
                 _link(creator, grant_row, candidate, subscription=subscriptions[candidate.ig_user_id])
                 linked.append(candidate.username)
-        for _username, problem in skipped:
+                continue
+            skipped.append((candidate.username, problem))
+            if problem.code == LinkProblem.LISTED_ELSEWHERE:
+                kept[candidate.username] = ownership.keep_conflict(creator, candidate.username)
+        for username, problem in skipped:
             LedgerEntry.record(
-                "link_failed", facebook_actor(grant_row), creator=creator, problem=problem.code
+                "link_failed",
+                facebook_actor(grant_row),
+                creator=creator,
+                account=kept.get(username),
+                problem=problem.code,
             )
         # The choices are made; the Page tokens now live on the linked accounts only.
         MetaGrant.update(candidates=None).where(MetaGrant.id == grant_row.id).execute()
@@ -229,21 +224,25 @@ def record_verification(creator, profile, account=None):
             LinkProblem.WRONG_INSTAGRAM_ACCOUNT, {"expected": account.username, "actual": username}
         )
         return None, problem
+    user_id = str(profile.get("user_id") or profile.get("id"))
     with database.atomic():
-        account = (
-            account
-            or SocialAccount.get_or_none(
-                (SocialAccount.creator == creator) & (SocialAccount.username == username)
-            )
-            or SocialAccount(creator=creator, username=username)
+        account = account or SocialAccount.get_or_none(
+            (SocialAccount.creator == creator) & (SocialAccount.username == username)
         )
+        # Staff's own listing here keeps the old rule; anything else yields to another creator's listing.
+        if (account is None or not account.listed_by_staff) and ownership.listed_elsewhere(
+            creator, username, user_id
+        ):
+            ownership.keep_conflict(creator, username)
+            return None, Problem(LinkProblem.LISTED_ELSEWHERE, {"username": username})
+        account = account or SocialAccount(creator=creator, username=username, listed_by_staff=False)
         if account.status != AccountStatus.LINKED:
             # A Business Insights link says more than a verification; never downgrade it.
             account.status = AccountStatus.VERIFIED
             account.revoked_at = None
         # Instagram Login's /me has two ids: user_id, the account's own (the API's and webhooks'),
         # and id, app-scoped. Meta's deauthorize and deletion callbacks may name either: keep both.
-        account.ig_user_id = str(profile.get("user_id") or profile.get("id"))
+        account.ig_user_id = user_id
         if profile.get("id") and str(profile["id"]) != account.ig_user_id:
             account.instagram_login_id = str(profile["id"])
         account.display_name = profile.get("name")

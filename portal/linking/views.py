@@ -3,7 +3,8 @@
 from flask import abort, current_app, render_template, request
 from playhouse.flask_utils import get_object_or_404
 
-from portal.connections.linking import link_chosen, linked_elsewhere, stored_candidates, unlink
+from portal.connections.linking import link_chosen, stored_candidates, unlink
+from portal.connections.ownership import held_elsewhere, linking_problems
 from portal.extensions import limiter
 from portal.graph import facebook_graph
 from portal.graph.oauth import SCOPE_LABELS, SCOPE_REASONS, facebook_scopes
@@ -40,10 +41,12 @@ def link_page(token):
     # Unknown and replaced links fall through to the same plain 404 page.
     creator = Creator.by_link_token(token) or abort(404)
     open_link_session(creator)
+    accounts = list(creator.accounts())
     return render_template(
         "linking/link_page.html",
         creator=creator,
-        accounts=list(creator.accounts()),
+        accounts=accounts,
+        held=held_elsewhere(creator, accounts),
         result=take_result(),
     )
 
@@ -68,9 +71,9 @@ def choose_accounts(grant_id):
         )
         put_result({"linked": linked, "skipped": [(name, p.as_dict()) for name, p in skipped]})
         return back_to_link_page(creator)
-    elsewhere = {c.ig_user_id for c in candidates if linked_elsewhere(creator, c.ig_user_id)}
+    held = linking_problems(creator, [c for c in candidates if c.linkable])
     return render_template(
-        "linking/choose.html", creator=creator, grant=grant, candidates=candidates, elsewhere=elsewhere
+        "linking/choose.html", creator=creator, grant=grant, candidates=candidates, held=held
     )
 
 

@@ -108,6 +108,9 @@ class SocialAccount(BaseModel):
     # PORTAL_STORY_WEBHOOKS: when the Page was subscribed to the app's webhooks, or why it could not be.
     webhooks_subscribed_at = UTCDateTimeField(null=True)
     webhook_problem = TextField(null=True)
+    # False for a handle the Link Accounts Page put on the list (an account a helper linked or verified
+    # there, or tried to link though staff list it under another creator); staff's own listing wins.
+    listed_by_staff = BooleanField(default=True)
 
     class Meta:
         table_name = "social_account"
@@ -176,6 +179,24 @@ class SocialAccount(BaseModel):
                 & (MetaGrant.data_access_expires_at < before)
             )
             .order_by(MetaGrant.data_access_expires_at, fn.LOWER(Creator.name), cls.username)
+        )
+
+    @classmethod
+    def listed_by_others(cls, creator, usernames, ig_user_ids):
+        """Return other creators' accounts, not revoked, with one of these usernames or Instagram ids.
+
+        Each comes with its creator's id and name (one query); ordered by that name.
+        """
+        match = cls.username.in_(sorted(set(usernames)))
+        ids = sorted({value for value in ig_user_ids if value})
+        if ids:
+            match |= cls.ig_user_id.in_(ids)
+        shown = (cls.id, cls.creator, cls.username, cls.ig_user_id, cls.status, Creator.id, Creator.name)
+        return (
+            cls.select(*shown)
+            .join(Creator, on=(cls.creator == Creator.id))
+            .where((cls.creator != creator) & (cls.status != AccountStatus.REVOKED) & match)
+            .order_by(fn.LOWER(Creator.name), Creator.id, cls.username)
         )
 
     def set_refresh_enabled(self, enabled):

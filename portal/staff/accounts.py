@@ -9,6 +9,7 @@ from playhouse.flask_utils import get_object_or_404
 
 from portal.connections.link_health import link_health
 from portal.connections.linking import unlink
+from portal.connections.ownership import also_listed
 from portal.db import utcnow
 from portal.extensions import limiter
 from portal.graph import facebook_graph
@@ -49,6 +50,7 @@ def _row(creator, account_id, notice=None, status=200):
         creator=creator,
         account=account,
         latest_views=figures.latest_views([account]),
+        also_listed=also_listed(creator, [account]),
         notice=notice,
     )
 

@@ -6,8 +6,10 @@ from playhouse.flask_utils import get_object_or_404
 
 from portal.addresses import absolute_url
 from portal.connections.link_health import losing_data_access
+from portal.connections.ownership import CannotMove, also_listed, move_handle
 from portal.db import utcnow
 from portal.htmx import fragment_or_redirect, render_page_or_fragment
+from portal.ids import parse_id
 from portal.insights import figures
 from portal.invitation import mailto_url, render_text
 from portal.models import Creator, DuplicateHandle, InvitationTemplate, LedgerEntry, SocialAccount
@@ -89,9 +91,13 @@ def creator_detail(creator_id):
 
 
 def _account_list(creator):
-    """Return the creator's accounts and their latest views (one query for all rows)."""
+    """Return the creator's accounts, their latest views and who else lists them (one query each)."""
     accounts = list(creator.accounts())
-    return {"accounts": accounts, "latest_views": figures.latest_views(accounts)}
+    return {
+        "accounts": accounts,
+        "latest_views": figures.latest_views(accounts),
+        "also_listed": also_listed(creator, accounts),
+    }
 
 
 @bp.get("/creators/<int:creator_id>/accounts")
@@ -101,17 +107,19 @@ def creator_accounts(creator_id):
     return _render_profile(creator, "account_panel", form=HandleForm(), **_account_list(creator))
 
 
-def _account_list_response(creator, form, status=200, problem=None):
+def _account_list_response(creator, form, status=200, problem=None, notice=None):
     """Answer a handle change: the account list for htmx, the tab page otherwise."""
     return fragment_or_redirect(
         "staff/partials/account_list.html",
         url_for("staff.creator_accounts", creator_id=creator.id),
         status=status,
+        message=notice,
         page="staff/creator.html",
         panel="account_panel",
         creator=creator,
         form=form,
         problem=problem,
+        done=notice,  # not "notice": each row has its own
         **_account_list(creator),
     )
 
@@ -143,6 +151,27 @@ def account_delete(creator_id, account_id):
     LedgerEntry.record("account_removed", staff_actor(), creator=creator, username=account.username)
     account.delete_instance()
     return _account_list_response(creator, form)
+
+
+@bp.post("/creators/<int:creator_id>/accounts/<int:account_id>/move")
+@login_required
+def account_move(creator_id, account_id):
+    creator = _creator_or_404(creator_id)
+    account = get_object_or_404(SocialAccount.of_creator(creator.id, account_id))
+    form = HandleForm(formdata=None)
+    target = Creator.get_or_none(Creator.id == parse_id(request.form.get("to_creator")))
+    if target is None or target.id == creator.id:
+        problem = f"Choose another creator to move @{account.username} to."
+        return _account_list_response(creator, form, 422, problem)
+    try:
+        kept = move_handle(account, target, staff_actor())
+    except CannotMove as exc:
+        return _account_list_response(creator, form, 409, str(exc))
+    if kept.id == account.id:
+        notice = f"@{account.username} now belongs to {target.name}."
+    else:
+        notice = f"@{account.username} was taken off {creator.name}'s list: {target.name} already lists it."
+    return _account_list_response(creator, form, notice=notice)
 
 
 def _invitation_context(creator):
