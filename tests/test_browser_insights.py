@@ -186,6 +186,58 @@ def test_metrics_page_shows_views_reels_and_audience_charts(browser_session):
     assert session.failed_responses == []
 
 
+# Each chart's box, and the smallest text in it as drawn: its font size times the SVG's scale.
+CHART_GEOMETRY = """() => Array.from(document.querySelectorAll("figure.chart svg")).map((svg) => {
+  const box = svg.getBoundingClientRect();
+  const texts = Array.from(svg.querySelectorAll("text"));
+  const scale = svg.getScreenCTM().a;
+  const rects = texts.map((t) => t.getBoundingClientRect());
+  const lefts = rects.map((r) => r.left);
+  const rights = rects.map((r) => r.right);
+  // Pairs of labels drawn over each other (more than a pixel each way).
+  const overlaps = rects.flatMap((a, i) => rects.slice(i + 1).filter((b) =>
+    Math.min(a.right, b.right) - Math.max(a.left, b.left) > 1
+    && Math.min(a.bottom, b.bottom) - Math.max(a.top, b.top) > 1).map((b) => [a.top, b.top]));
+  return {
+    id: svg.closest("figure").id,
+    left: box.left,
+    right: box.right,
+    texts: texts.length,
+    font: Math.min(...texts.map((t) => parseFloat(getComputedStyle(t).fontSize) * scale)),
+    tallest: Math.max(...texts.map((t) => t.getBoundingClientRect().height)),
+    textLeft: Math.min(...lefts),
+    textRight: Math.max(...rights),
+    overlaps: overlaps.length,
+  };
+})"""
+
+
+def test_charts_shrink_to_a_phone_and_their_labels_stay_legible(browser_session):
+    session = browser_session
+    account = seed_linked_creator()
+    page = session.context.new_page()
+    page.set_viewport_size({"width": 375, "height": 800})
+    session.sign_in(page)
+    page.goto(f"/creators/{account.creator_id}/accounts/{account.id}/metrics")
+    expect(page.get_by_role("img", name="Daily views and reach")).to_be_visible()
+
+    charts = page.evaluate(CHART_GEOMETRY)
+    breakdowns = ("age", "gender", "country", "city")
+    expected = {"followers-chart", "daily-chart", *(f"follower_demographics-{b}-chart" for b in breakdowns)}
+    assert {chart["id"] for chart in charts} == expected
+    for chart in charts:
+        assert chart["texts"] >= 2, chart
+        assert 0 <= chart["left"] and chart["right"] <= 375, chart  # the SVG shrank to the phone
+        assert 0 <= chart["textLeft"] and chart["textRight"] <= 375, chart  # no label spills off the screen
+        assert chart["font"] >= 10, chart  # axis labels and values at least 10 CSS px on the phone
+        assert chart["tallest"] >= 10, chart
+        assert chart["overlaps"] == 0, chart  # no label drawn over another
+    widths = page.evaluate("[document.documentElement.scrollWidth, document.documentElement.clientWidth]")
+    assert widths[0] <= widths[1], f"the metrics page scrolls sideways on a phone ({widths[0]}px wide)"
+    session.check(page, "the metrics page at 375 px", staff=True)
+    assert session.failed_responses == []
+
+
 def link_through_the_sandbox(session, creator_name, handle, user_name):
     """As the helper holding the creator's link: Connect Business as a fictional Facebook user."""
     page = session.context.new_page()

@@ -64,6 +64,26 @@ def test_time_series_is_an_svg_image_named_by_its_title_and_description():
     assert "No views figure for 1 of the 6 days." in parsed.text["desc"]
 
 
+def test_each_chart_scales_to_its_container_through_its_view_box():
+    line = Parsed(charts.time_series("daily", "Views", "", DAYS, views_and_reach()))
+    items = [("18-24", 300), ("25-34", 700), ("35-44", 120)]
+    bars = Parsed(charts.bars("age", "Age", "", items))
+    bars_height = len(items) * charts.BAR_ROW + 4
+    for parsed, (width, height) in (
+        (line, (charts.WIDTH, charts.HEIGHT)),
+        (bars, (charts.BAR_WIDTH, bars_height)),
+    ):
+        [svg] = parsed.named("svg")
+        assert svg["viewbox"] == f"0 0 {width} {height}"
+        assert svg["preserveaspectratio"] == "xMidYMid meet"  # scaled whole and in proportion, never cropped
+        # No pixel size to stop it shrinking.
+        assert "height" not in svg and svg.get("width", "100%") == "100%"
+        assert svg["class"] == "chart-svg"  # portal.css: width 100%, height auto
+        xs = [float(a["x"]) for a in parsed.named("text")] + [float(a["cx"]) for a in parsed.named("circle")]
+        xs += [float(a["x"]) + float(a["width"]) for a in parsed.named("rect")]
+        assert xs and 0 <= min(xs) and max(xs) <= width  # everything is drawn inside the viewBox
+
+
 def test_time_series_table_holds_the_same_numbers_and_says_not_available():
     series = views_and_reach()
     parsed = Parsed(charts.time_series("daily", "Daily views and reach", "", DAYS, series))

@@ -8,6 +8,9 @@ from urllib.parse import quote
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from portal.connections.handles import normalise_handle, split_handles
+from portal.models import Creator
+
 FUZZ = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 text = st.text(min_size=0, max_size=300)
 # Text built to be dangerous if echoed raw, mixed with arbitrary text.
@@ -28,15 +31,32 @@ def check(response, db_rows, before, payload):
             assert marker not in body
 
 
+emails = st.one_of(st.just(""), payloads)  # empty often: an email is optional
+# Handles typed one a line or with commas: pasted addresses, @names, junk, markup.
+handle_lines = st.lists(
+    st.one_of(
+        st.sampled_from(["ava.creates", "@Ava.Creates", "https://www.instagram.com/ava.eats/"]), payloads
+    ),
+    max_size=5,
+)
+
+
 @FUZZ
-@given(name=payloads, email=payloads)
-def test_creator_form_never_fails_or_echoes_raw(admin_client, db_rows, name, email):
+@given(name=payloads, email=emails, handles=handle_lines, separator=st.sampled_from(["\n", ",", "\r\n"]))
+def test_creator_form_never_fails_or_echoes_raw(admin_client, db_rows, name, email, handles, separator):
     before = db_rows()
+    typed = separator.join(handles)
     response = admin_client.post(
-        "/creators/new", data={"name": name, "email": email, "csrf_token": admin_client.csrf_token}
+        "/creators/new",
+        data={"name": name, "email": email, "handles": typed, "csrf_token": admin_client.csrf_token},
     )
     check(response, db_rows, before, name)
     check(response, db_rows, before, email)
+    check(response, db_rows, before, typed)
+    if response.status_code == 302:  # saved: with every handle typed, each once
+        created = Creator.select().order_by(Creator.id.desc()).get()
+        expected = {normalise_handle(text) for _, text in split_handles(typed)}
+        assert {account.username for account in created.accounts()} == expected
 
 
 @FUZZ

@@ -1,6 +1,7 @@
 import pytest
 
-from portal.connections.handles import InvalidHandle, normalise_handle
+from portal.connections.handles import InvalidHandle, add_creator, normalise_handle, split_handles
+from portal.models import Creator, DuplicateHandle, LedgerEntry, SocialAccount
 
 
 @pytest.mark.parametrize(
@@ -43,3 +44,26 @@ def test_accepted_forms_are_stored_bare_and_lower_case(typed, stored):
 def test_what_instagram_would_refuse_is_refused_with_a_reason(typed, reason):
     with pytest.raises(InvalidHandle, match=reason):
         normalise_handle(typed)
+
+
+def test_handles_are_split_by_line_and_comma_with_their_line_numbers():
+    typed = " ava.creates , @ava.travels\r\n\n,,https://www.instagram.com/ava.eats/\n   "
+    assert split_handles(typed) == [
+        (1, "ava.creates"),
+        (1, "@ava.travels"),
+        (3, "https://www.instagram.com/ava.eats/"),
+    ]
+    assert split_handles("") == split_handles(None) == []
+
+
+def test_a_creator_and_their_handles_are_added_together_or_not_at_all(app):
+    creator = add_creator("Bo Lindqvist", None, ["bo.lind", "bo.eats"], "staff:admin@example.com")
+    assert [a.username for a in creator.accounts()] == ["bo.eats", "bo.lind"]
+    with pytest.raises(DuplicateHandle):
+        add_creator("Cy Park", None, ["cy.park", "cy.park"], "staff:admin@example.com")
+    assert [c.name for c in Creator.select()] == ["Bo Lindqvist"]
+    assert SocialAccount.select().count() == 2
+    assert (
+        LedgerEntry.select().where(LedgerEntry.creator.is_null() | (LedgerEntry.creator != creator)).count()
+        == 0
+    )

@@ -1,6 +1,7 @@
 """The consent ledger: each action writes one entry at its source, staff read and filter them, no secrets."""
 
 import datetime
+import html
 import re
 
 from test_linking_login import CODE, ava, come_back, connect_business, connect_path, page_after, state_of
@@ -96,6 +97,25 @@ def test_toggles_unlink_and_removing_a_handle_are_recorded(admin_client, creator
     assert SocialAccount.get_or_none(SocialAccount.id == account.id) is None
     assert only("account_removed").detail_items == {"username": "ava.creates"}
     assert only("unlinked").account_id is None
+
+
+def test_adding_a_handle_is_recorded_on_the_tab_and_with_a_new_creator(admin_client, creator):
+    post(admin_client, f"/creators/{creator.id}/accounts", {"handle": "@Ava.Travels"}, htmx=True)
+    post(admin_client, f"/creators/{creator.id}/accounts", {"handle": "ava.travels"}, htmx=True)  # refused
+    added = only("account_added")
+    travels = SocialAccount.get(SocialAccount.username == "ava.travels")
+    assert (added.actor, added.creator_id, added.account_id) == (ADMIN, creator.id, travels.id)
+    assert added.detail_items == {"username": "ava.travels"}
+    post(admin_client, "/creators/new", {"name": "Bo Lindqvist", "handles": "bo.lind\n@bo.eats"})
+    bo = Creator.get(Creator.name == "Bo Lindqvist")
+    actions = [(e.action, e.creator_id, e.detail_items) for e in entries() if e.creator_id == bo.id]
+    assert actions == [
+        ("invited", bo.id, {"name": "Bo Lindqvist"}),
+        ("account_added", bo.id, {"username": "bo.lind"}),
+        ("account_added", bo.id, {"username": "bo.eats"}),
+    ]
+    page = html.unescape(plain(admin_client.get("/audit?action=account_added").get_data(as_text=True)))
+    assert "Account added to the list" in page and "@bo.eats was added to the creator's list" in page
 
 
 def test_creating_staff_and_editing_the_invitation_are_recorded(admin_client):
@@ -215,7 +235,7 @@ def test_no_token_code_state_password_or_link_is_ever_recorded(
     page_after(link_browser, come_back(link_browser, "instagram", state))  # verified
     path = f"/link/accounts/{account.id}/unlink"
     link_browser.post(path, data={"csrf_token": csrf(link_browser, path), "delete_data": "1"})
-    post(staff, "/creators/new", {"name": "Bo Lindqvist"})
+    post(staff, "/creators/new", {"name": "Bo Lindqvist", "handles": "bo.lind"})
     for person in Creator.select():
         secrets.add(person.link_token)
     post(staff, f"/creators/{creator.id}/link-token")
@@ -229,7 +249,7 @@ def test_no_token_code_state_password_or_link_is_ever_recorded(
     assert recorded >= {
         "signed_in", "linked", "link_failed", "refreshed", "refresh_disabled", "refresh_enabled", "unlinked",
         "verified", "unlinked_and_deleted", "invited", "link_rotated", "staff_created", "invitation_edited",
-        "account_removed",
+        "account_removed", "account_added",
     }  # fmt: skip
     stored = repr(db.database.execute_sql("SELECT * FROM audit_event").fetchall())
     assert [secret for secret in secrets if secret and secret in stored] == []

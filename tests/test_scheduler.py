@@ -74,6 +74,39 @@ def test_a_job_in_a_worker_thread_closes_its_database_connection(app):
     assert seen == {"closed": True}
 
 
+def test_a_refresh_round_that_did_nothing_logs_at_debug_and_one_that_did_something_at_info(
+    meta_app, creator, no_network, caplog
+):
+    import logging
+
+    from test_staff_accounts import GRAPH_BATCH, FakeMeta, link
+
+    from portal.models import SocialAccount
+    from portal.scheduler import jobs
+
+    def lines():
+        found = [(r.levelno, r.getMessage()) for r in caplog.records if r.name == "portal.scheduler.jobs"]
+        caplog.clear()
+        return found
+
+    caplog.set_level(logging.DEBUG, logger="portal.scheduler.jobs")
+    jobs.refresh_due(meta_app)  # the creator's one handle is not linked: nothing is due
+    assert lines() == [(logging.DEBUG, "Scheduled refresh: 0 refreshed, 0 link broken, 0 failed, 0 deferred")]
+
+    account = link(creator.accounts().get())
+    no_network.post(GRAPH_BATCH, json=FakeMeta())
+    assert jobs.refresh_due(meta_app).refreshed == ["ava.creates"]
+    assert lines() == [(logging.INFO, "Scheduled refresh: 1 refreshed, 0 link broken, 0 failed, 0 deferred")]
+    jobs.refresh_due(meta_app)  # refreshed a moment ago: not due again
+    assert [level for level, _ in lines()] == [logging.DEBUG]
+
+    SocialAccount.update(last_refreshed_at=None).where(SocialAccount.id == account.id).execute()
+    refused = {"error": {"message": "Invalid parameter", "type": "OAuthException", "code": 100}}
+    no_network.post(GRAPH_BATCH, json=FakeMeta(fault=(400, refused)))
+    assert jobs.refresh_due(meta_app).refreshed == []  # nothing refreshed, but one failed: worth a note
+    assert lines() == [(logging.INFO, "Scheduled refresh: 0 refreshed, 0 link broken, 1 failed, 0 deferred")]
+
+
 def test_retention_purge_deletes_only_figures_of_accounts_revoked_long_ago(app, creator):
     import datetime
 

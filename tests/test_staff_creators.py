@@ -2,7 +2,7 @@ import re
 
 import pytest
 
-from portal.models import AccountStatus, Creator, SocialAccount
+from portal.models import AccountStatus, Creator, LedgerEntry, SocialAccount
 
 HX = {"HX-Request": "true"}
 
@@ -62,11 +62,64 @@ def test_bad_creator_form_explains_and_keeps_what_was_typed(admin_client, data, 
     assert Creator.select().count() == 0
 
 
+def test_new_creator_form_asks_for_instagram_handles(admin_client):
+    page = admin_client.get("/creators/new").get_data(as_text=True)
+    assert re.search(r'<textarea[^>]*name="handles"', page) and "Instagram handles" in page
+
+
+def test_create_creator_with_handles_lists_each_once_and_records_them(admin_client):
+    typed = (
+        "https://www.instagram.com/Jamie.R/\n@jamie_r, jamie.travels ,\n\n@JAMIE.R\r\n"
+        "instagram.com/jamie.travels"
+    )
+    response = post(admin_client, "/creators/new", {"name": "Jamie Rivera", "handles": typed})
+    creator = Creator.get(Creator.name == "Jamie Rivera")
+    assert response.status_code == 302 and response.location.endswith(f"/creators/{creator.id}/accounts")
+    usernames = ["jamie.r", "jamie_r", "jamie.travels"]
+    assert sorted(a.username for a in creator.accounts()) == sorted(usernames)
+    assert all(a.status == AccountStatus.UNLINKED for a in creator.accounts())
+    assert creator.link_token_hash  # ready to invite
+    added = LedgerEntry.select().where(LedgerEntry.action == "account_added").order_by(LedgerEntry.id)
+    assert [(e.creator_id, e.detail_items["username"]) for e in added] == [(creator.id, u) for u in usernames]
+    assert [e.account_id for e in added] == [
+        SocialAccount.get(SocialAccount.username == u).id for u in usernames
+    ]
+    tab = admin_client.get(response.location).get_data(as_text=True)
+    assert "Jamie Rivera was added with 3 Instagram handles." in tab
+
+
+def test_refused_handles_are_reported_by_line_and_nothing_is_saved(admin_client):
+    typed = "jamie.r\nava creates!\n\n, instagram.com/p/abc123/ , jamie.r\n@jamie..x"
+    data = {"name": "Jamie Rivera", "email": "jamie@example.com", "handles": typed}
+    response = post(admin_client, "/creators/new", data)
+    page = response.get_data(as_text=True)
+    assert response.status_code == 422
+    error = re.search(r'<p class="field-error" id="handles-error">(.*?)</p>', page, re.S).group(1)
+    assert error == (
+        "Line 2 (“ava creates!”): Instagram usernames use only letters, numbers, periods and underscores. "
+        "Line 4 (“instagram.com/p/abc123/”): That is a link to a post or page, not to a profile. "
+        "Line 5 (“@jamie..x”): Instagram usernames cannot have two periods in a row."
+    )
+    assert "Line 1" not in page
+    textarea = re.search(r'<textarea[^>]*name="handles"[^>]*>(.*?)</textarea>', page, re.S)
+    assert 'aria-invalid="true"' in textarea.group(0) and textarea.group(1).strip() == typed
+    assert 'value="Jamie Rivera"' in page and 'value="jamie@example.com"' in page
+    assert Creator.select().count() == 0 and SocialAccount.select().count() == 0
+    assert LedgerEntry.select().where(LedgerEntry.action != "signed_in").count() == 0
+
+
 def test_edit_creator(admin_client, creator):
     response = post(admin_client, f"/creators/{creator.id}/edit", {"name": "Ava C.", "email": ""})
     assert response.status_code == 302
     again = Creator.get_by_id(creator.id)
     assert again.name == "Ava C." and again.email is None
+
+
+def test_edit_form_leaves_handles_to_the_accounts_tab(admin_client, creator):
+    assert 'name="handles"' not in admin_client.get(f"/creators/{creator.id}/edit").get_data(as_text=True)
+    data = {"name": "Ava Chen", "email": "", "handles": "ava.travels"}
+    assert post(admin_client, f"/creators/{creator.id}/edit", data).status_code == 302
+    assert [a.username for a in creator.accounts()] == ["ava.creates"]
 
 
 def test_unknown_creator_is_404(admin_client):

@@ -1,7 +1,10 @@
-"""Instagram handles: accept what staff paste, store the bare lower-case username."""
+"""Instagram handles: accept what staff paste, store the bare lower-case username, note it in the ledger."""
 
 import re
 from urllib.parse import urlsplit
+
+from portal.db import database
+from portal.models import Creator, LedgerEntry, SocialAccount
 
 MAX_LENGTH = 30
 _ALLOWED = re.compile(r"^[a-z0-9._]+$")
@@ -45,3 +48,30 @@ def normalise_handle(text):
     if ".." in value:
         raise InvalidHandle("Instagram usernames cannot have two periods in a row.")
     return value
+
+
+def split_handles(text):
+    """Return (line number, text) for each handle typed one a line or separated by commas."""
+    found = []
+    for line_number, line in enumerate((text or "").splitlines(), start=1):
+        found += [(line_number, entry.strip()) for entry in line.split(",") if entry.strip()]
+    return found
+
+
+def add_handle(creator, username, actor):
+    """Add a username to a creator's list and record it in the ledger; raise DuplicateHandle if listed."""
+    with database.atomic():
+        account = SocialAccount.add_handle(creator, username)
+        LedgerEntry.record("account_added", actor, creator=creator, account=account, username=username)
+    return account
+
+
+def add_creator(name, email, usernames, actor):
+    """Add a creator with a new link and these usernames, in one transaction; return the creator."""
+    with database.atomic():
+        creator = Creator.create(name=name, email=email)
+        creator.issue_link_token()
+        LedgerEntry.record("invited", actor, creator=creator, name=creator.name)
+        for username in usernames:
+            add_handle(creator, username, actor)
+    return creator

@@ -87,10 +87,15 @@ def _table(chart_id, title, headings, rows):
 
 
 def _svg(chart_id, title, description, width, height, parts):
+    """Wrap a drawing of width x height viewBox units in an SVG that takes its container's width.
+
+    No pixel width or height: portal.css sets width 100% and height auto, and the viewBox keeps
+    the proportions (scaled whole, centred), so a chart shrinks to a phone instead of overflowing.
+    """
     return Markup(
         '<svg class="chart-svg" role="img" aria-labelledby="{0}-title {0}-desc" viewBox="0 0 {1} {2}" '
-        'width="100%" focusable="false"><title id="{0}-title">{3}</title><desc id="{0}-desc">{4}</desc>'
-        "{5}</svg>"
+        'preserveAspectRatio="xMidYMid meet" width="100%" focusable="false">'
+        '<title id="{0}-title">{3}</title><desc id="{0}-desc">{4}</desc>{5}</svg>'
     ).format(chart_id, width, height, title, description, Markup("").join(parts))
 
 

@@ -56,6 +56,12 @@ class Summary:
     http_requests: int = 0
     graph_calls: int = 0  # Graph calls inside those requests (a batch carries up to 50)
 
+    @property
+    def idle(self):
+        """Tell whether the pass did nothing worth a note: nothing refreshed, failed or held back."""
+        held_back = self.deferred or self.waiting or self.throttled_until
+        return not (self.refreshed or self.failed or self.broken or held_back)
+
     def line(self):
         text = (
             f"{len(self.refreshed)} refreshed, {len(self.broken)} link broken, "

@@ -30,7 +30,8 @@ def refresh_due(app, now=None):
     now = now or utcnow()
     interval = datetime.timedelta(minutes=app.config["REFRESH_MINUTES"])
     summary = _refresh(app, SocialAccount.due_for_refresh(now, interval), now)
-    log.info("Scheduled refresh: %s", summary.line())
+    # This runs every minute: a round with nothing due would otherwise fill the log with "0 refreshed".
+    log.log(logging.DEBUG if summary.idle else logging.INFO, "Scheduled refresh: %s", summary.line())
     return summary
 
 

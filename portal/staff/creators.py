@@ -5,6 +5,7 @@ from flask_login import login_required
 from playhouse.flask_utils import get_object_or_404
 
 from portal.addresses import absolute_url
+from portal.connections.handles import add_creator, add_handle
 from portal.connections.link_health import losing_data_access
 from portal.connections.ownership import CannotMove, also_listed, move_handle
 from portal.db import utcnow
@@ -16,7 +17,7 @@ from portal.models import Creator, DuplicateHandle, InvitationTemplate, LedgerEn
 from portal.paging import page_number
 from portal.staff import bp
 from portal.staff.auth import staff_actor
-from portal.staff.forms import CreatorForm, HandleForm
+from portal.staff.forms import CreatorForm, HandleForm, NewCreatorForm
 
 
 def _creator_or_404(creator_id):
@@ -46,13 +47,12 @@ def creator_list():
 @bp.route("/creators/new", methods=["GET", "POST"])
 @login_required
 def creator_new():
-    form = CreatorForm()
+    form = NewCreatorForm()
     if form.validate_on_submit():
-        creator = Creator(name=form.name.data.strip(), email=(form.email.data or None))
-        creator.save()
-        creator.issue_link_token()
-        LedgerEntry.record("invited", staff_actor(), creator=creator, name=creator.name)
-        flash(f"{creator.name} was added.", "success")
+        count = len(form.usernames)
+        creator = add_creator(form.name.data.strip(), form.email.data or None, form.usernames, staff_actor())
+        handles = f" with {count} Instagram handle{'' if count == 1 else 's'}" if count else ""
+        flash(f"{creator.name} was added{handles}.", "success")
         return redirect(url_for("staff.creator_accounts", creator_id=creator.id))
     return render_template("staff/creator_form.html", form=form, creator=None), 422 if form.errors else 200
 
@@ -131,7 +131,7 @@ def account_add(creator_id):
     form = HandleForm()
     if form.validate_on_submit():
         try:
-            SocialAccount.add_handle(creator, form.username)
+            add_handle(creator, form.username, staff_actor())
         except DuplicateHandle as exc:
             form.handle.errors.append(str(exc))
             return _account_list_response(creator, form, 422)

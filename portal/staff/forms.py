@@ -4,7 +4,7 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, PasswordField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Email, Length, Optional, ValidationError
 
-from portal.connections.handles import InvalidHandle, normalise_handle
+from portal.connections.handles import InvalidHandle, normalise_handle, split_handles
 from portal.invitation import unknown_placeholders
 
 
@@ -19,6 +19,25 @@ class CreatorForm(FlaskForm):
         "Email",
         validators=[Optional(), Email("Enter an email address like name@example.com."), Length(max=254)],
     )
+
+
+class NewCreatorForm(CreatorForm):
+    """The creator form with the Instagram handles to list at once (the edit form has none)."""
+
+    handles = TextAreaField("Instagram handles", validators=[Length(max=3000)])
+
+    def validate_handles(self, field):
+        # Every refused line is reported, one message each; a form with any of them saves nothing.
+        self.usernames = []
+        for line_number, typed in split_handles(field.data):
+            try:
+                username = normalise_handle(typed)
+            except InvalidHandle as exc:
+                shown = typed if len(typed) <= 40 else typed[:39] + "…"
+                field.errors.append(f"Line {line_number} (“{shown}”): {exc}")
+                continue
+            if username not in self.usernames:
+                self.usernames.append(username)
 
 
 class HandleForm(FlaskForm):
@@ -49,3 +68,4 @@ class InvitationForm(FlaskForm):
         if unknown:
             names = ", ".join(f"[{name}]" for name in unknown)
             raise ValidationError(f"Unknown placeholder: {names}. Use [Name], [Company] or [Link].")
+
