@@ -6,11 +6,12 @@ To change the schema: change the model, then append a step that makes the same
 change with playhouse.migrate (and never edit a step that has shipped).
 """
 
+import contextlib
 import datetime
 import logging
 import zoneinfo
 
-from peewee import BooleanField, CharField, ForeignKeyField, IntegerField, TextField, fn
+from peewee import BooleanField, CharField, ForeignKeyField, IntegerField, SqliteDatabase, TextField, fn
 from playhouse.migrate import SchemaMigrator, migrate
 
 from portal.db import UTCDateTimeField
@@ -167,14 +168,41 @@ def upgrade(db):
                 SchemaVersion.create(version=LATEST)
             log.info("Created a new database at schema version %s", LATEST)
             return [LATEST]
-        applied = []
-        migrator = SchemaMigrator.from_database(db)
-        for step_version, step in STEPS:
-            if step_version <= version:
-                continue
-            with db.atomic():
-                migrate(*step(migrator))
-                SchemaVersion.create(version=step_version)
-            log.info("Upgraded the database to schema version %s", step_version)
-            applied.append(step_version)
-        return applied
+        with _sqlite_rebuilds_keep_children(db):
+            return _apply_steps(db, version)
+
+
+def _apply_steps(db, version):
+    applied = []
+    migrator = SchemaMigrator.from_database(db)
+    for step_version, step in STEPS:
+        if step_version <= version:
+            continue
+        with db.atomic():
+            migrate(*step(migrator))
+            SchemaVersion.create(version=step_version)
+        log.info("Upgraded the database to schema version %s", step_version)
+        applied.append(step_version)
+    return applied
+
+
+@contextlib.contextmanager
+def _sqlite_rebuilds_keep_children(db):
+    """On SQLite, switch foreign keys off while the steps run, and check them after.
+
+    SQLite cannot add a NOT NULL column in place: peewee copies the table, drops the old one and
+    renames the copy. With foreign keys on, that drop deletes every row that cascades from the
+    table (a creator's accounts, an account's figures). SQLite's own advice for such a change is
+    this: keys off outside the transaction, then PRAGMA foreign_key_check.
+    """
+    if not isinstance(db, SqliteDatabase):
+        yield
+        return
+    db.execute_sql("PRAGMA foreign_keys = OFF")
+    try:
+        yield
+        broken = db.execute_sql("PRAGMA foreign_key_check").fetchall()
+        if broken:
+            raise RuntimeError(f"the upgrade left rows pointing at nothing: {broken[:5]}")
+    finally:
+        db.execute_sql("PRAGMA foreign_keys = ON")

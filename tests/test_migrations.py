@@ -159,3 +159,23 @@ def test_version_8_counts_every_handle_listed_so_far_as_listed_by_staff(app):
     assert migrations.upgrade(database) == [8]
     assert SocialAccount.get(SocialAccount.username == "ava.creates").listed_by_staff is True
     assert migrations.upgrade(database) == []
+
+
+def test_an_upgrade_that_rebuilds_a_table_on_sqlite_keeps_the_rows_that_hang_on_it(app):
+    """SQLite adds a NOT NULL column by copying the table: the old one's drop must not cascade."""
+    from portal.models import AccountMetric
+
+    database = db.database.obj
+    creator = Creator.create(name="Ava Chen")
+    account = SocialAccount.create(creator=creator, username="ava.creates")
+    moment = datetime.datetime(2026, 11, 2, 8, tzinfo=datetime.UTC)
+    AccountMetric.create(account=account, metric="views", end_time=moment, value=5)
+    migrate(SchemaMigrator.from_database(database).drop_column("social_account", "listed_by_staff"))
+    SchemaVersion.delete().execute()
+    SchemaVersion.create(version=7)
+
+    assert migrations.upgrade(database) == [version for version, _ in migrations.STEPS if version > 7]
+    assert [a.username for a in creator.accounts()] == ["ava.creates"]
+    assert AccountMetric.select().count() == 1
+    if db.is_sqlite():
+        assert database.execute_sql("PRAGMA foreign_keys").fetchone()[0] == 1  # on again
