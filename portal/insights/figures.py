@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 from peewee import fn, prefetch
 
-from portal.graph.days import day_of_end_time, day_start
+from portal.graph.days import day_end, day_of_end_time, day_start
 from portal.insights.plan import STORY_METRICS
 from portal.models import (
     AccountMetric,
@@ -117,20 +117,28 @@ def _days(first, last):
 def daily_series(account, today, metrics=DAILY_METRICS, days=DAILY_DAYS):
     """Return the account's daily metrics for the `days` Meta days (Pacific dates) up to today."""
     first = today - datetime.timedelta(days=days - 1)
-    start = day_start(first)
+    return daily_series_of([account], first, today, metrics)[getattr(account, "id", account)]
+
+
+def daily_series_of(accounts, first, last, metrics=DAILY_METRICS):
+    """Return {account id: Series of the daily metrics from Meta day first to last}, in one query."""
+    ids = [getattr(account, "id", account) for account in accounts]
+    values = {account_id: {metric: {} for metric in metrics} for account_id in ids}
+    as_of = dict.fromkeys(ids)
     rows = AccountMetric.select().where(
-        (AccountMetric.account == account)
+        AccountMetric.account.in_(ids)
         & (AccountMetric.period == "day")
         & AccountMetric.metric.in_(metrics)
-        & (AccountMetric.end_time > start)
+        & (AccountMetric.end_time > day_start(first))
+        & (AccountMetric.end_time <= day_end(last))
     )
-    values = {metric: {} for metric in metrics}
-    as_of = None
-    for row in rows:
+    for row in rows if ids else ():
         if row.value is not None:
-            values[row.metric][metric_day(row.end_time)] = row.value
-            as_of = max(as_of or row.fetched_at, row.fetched_at)
-    return Series(_days(first, today), values, as_of)
+            values[row.account_id][row.metric][metric_day(row.end_time)] = row.value
+            seen = as_of[row.account_id]
+            as_of[row.account_id] = max(seen or row.fetched_at, row.fetched_at)
+    days = _days(first, last)
+    return {account_id: Series(days, values[account_id], as_of[account_id]) for account_id in ids}
 
 
 def followers_series(account, today, days=FOLLOWER_DAYS):
@@ -159,10 +167,19 @@ def _audience_items(breakdown, data):
 
 def audience(account):
     """Return [(metric, label, [AudienceBreakdown])] for both demographics, available or not."""
-    stored = {
-        (row.metric, row.breakdown): row
-        for row in AudienceSnapshot.select().where(AudienceSnapshot.account == account)
-    }
+    return audience_of([account])[getattr(account, "id", account)]
+
+
+def audience_of(accounts):
+    """Return {account id: audience groups, as audience() gives them} for many accounts, in one query."""
+    ids = [getattr(account, "id", account) for account in accounts]
+    stored = {account_id: {} for account_id in ids}
+    for row in AudienceSnapshot.select().where(AudienceSnapshot.account.in_(ids)) if ids else ():
+        stored[row.account_id][(row.metric, row.breakdown)] = row
+    return {account_id: _audience_groups(rows) for account_id, rows in stored.items()}
+
+
+def _audience_groups(stored):
     groups = []
     for metric, metric_label in AUDIENCE_METRICS:
         parts = []
@@ -194,7 +211,7 @@ def _shown(metric):
     return FEWER_THAN_FIVE if getattr(metric, "under_threshold", False) else metric.value
 
 
-def _with_metrics(rows):
+def with_metrics(rows):
     result = []
     for row in rows:
         metrics = {metric.metric: _shown(metric) for metric in row.metrics}
@@ -212,7 +229,7 @@ def recent_videos(account, limit=MEDIA_LIMIT):
         .order_by(Media.posted_at.desc(nulls="last"), Media.id.desc())
         .limit(limit)
     )
-    return _with_metrics(prefetch(rows, MediaMetric))
+    return with_metrics(prefetch(rows, MediaMetric))
 
 
 def stories(account, limit=STORY_LIMIT):
@@ -223,7 +240,7 @@ def stories(account, limit=STORY_LIMIT):
         .order_by(Story.posted_at.desc(nulls="last"), Story.id.desc())
         .limit(limit)
     )
-    return _with_metrics(prefetch(rows, StoryMetric))
+    return with_metrics(prefetch(rows, StoryMetric))
 
 
 @dataclass

@@ -140,6 +140,9 @@ def account_metrics(creator_id, account_id):
         account=account,
         figures=figures.account_figures(account, meta_day(now)),
         health=link_health(account, now, current_app.config["STORY_WEBHOOKS"]),
+        story_src=lambda story: url_for(
+            "staff.story_file", creator_id=creator.id, account_id=account.id, story_id=story.id
+        ),
     )
 
 
