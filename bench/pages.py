@@ -7,7 +7,8 @@ handle of the first --linked creators is linked, with 14 days of figures. gunico
 (--workers x --threads, as scripts/run does). Each page is then loaded on its own for --seconds by
 --clients concurrent clients (threads, each with its own signed-in session and a new connection per
 request, as behind a proxy), after a short warm-up: the first page of the creators list, a search,
-a linked creator's Social Accounts tab, a Link Accounts Page, and /healthz, a trivial endpoint on
+a linked creator's Social Accounts tab, a Link Accounts Page, the overview (by name and by views), a
+campaign of 500 creators sorted by views, its client report, and /healthz, a trivial endpoint on
 the same server whose throughput is the yardstick.
 
 Targets: p95 at most 50 ms, at least 30% of /healthz's requests per second, and as many SQL statements
@@ -27,8 +28,8 @@ from pathlib import Path
 import requests
 
 from bench import common, seed
-from portal.db import database, is_sqlite
-from portal.models import AccountStatus, Creator, SocialAccount, Staff
+from portal.db import database, is_sqlite, utcnow
+from portal.models import AccountStatus, Campaign, CampaignCreator, Creator, ReportLink, SocialAccount, Staff
 from portal.sandbox import people
 
 EMAIL = "bench@portal.test"
@@ -36,6 +37,7 @@ PASSWORD = "bench-portal-password"
 # The bench user's hash is cheap on purpose: signing in is done once per client and is not measured.
 CHEAP_HASH = "scrypt:1024:8:1"
 SMALL = 100  # the creators of the small database the SQL statements are compared against
+CAMPAIGN_CREATORS = 500  # a campaign's creators at any size (all of them in the small database)
 SEARCH = "creator 0004"  # matches Bench Creator 00040 to 00049 at any size from 100 up
 P95_TARGET_MS = 50
 THROUGHPUT_TARGET = 0.30  # of /healthz's requests per second
@@ -89,12 +91,24 @@ def seed_portal(app, creators, handles, linked):
         )
         creator = with_link.offset(linked // 2).first() or Creator.select().order_by(Creator.id).first()
         token = creator.link_token
+        # A campaign of CAMPAIGN_CREATORS creators, every one of them linked where there are enough.
+        campaign = Campaign.create(name="Bench campaign", client="Bench client")
+        campaign.add_creators([c.id for c in with_link.limit(CAMPAIGN_CREATORS)])
+        missing = CAMPAIGN_CREATORS - CampaignCreator.select().count()
+        campaign.add_creators(
+            [c.id for c in Creator.select(Creator.id).order_by(Creator.id.desc()).limit(missing)]
+        )
+        _, report_token = ReportLink.issue("Bench client", "bench", utcnow(), days=90, campaign=campaign)
     return [
         Page("/healthz", "/healthz", staff=False),
         Page("creators list", "/creators"),
         Page("creators search", f"/creators?q={SEARCH.replace(' ', '+')}", extra=True),
         Page("Social Accounts tab", f"/creators/{creator.id}/accounts"),
         Page("Link Accounts Page", f"/link/{token}", staff=False),
+        Page("overview", "/overview"),
+        Page("overview by views", "/overview?sort=views&order=desc"),
+        Page(f"campaign of {CAMPAIGN_CREATORS}", f"/campaigns/{campaign.id}?sort=views&order=desc"),
+        Page("its client report", f"/r/{report_token}", staff=False),
     ]
 
 

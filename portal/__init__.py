@@ -166,6 +166,7 @@ def register_oauth(app):
 
 def register_blueprints(app):
     """Attach the staff area and the public Link Accounts Pages."""
+    from portal.clients import bp as clients_bp
     from portal.linking import bp as linking_bp
     from portal.meta import bp as meta_bp
     from portal.staff import bp as staff_bp
@@ -173,6 +174,7 @@ def register_blueprints(app):
     app.register_blueprint(staff_bp)
     app.register_blueprint(linking_bp)
     app.register_blueprint(meta_bp)
+    app.register_blueprint(clients_bp)
     if app.config["SANDBOX"]:
         from portal.sandbox import init_sandbox
 

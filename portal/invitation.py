@@ -19,15 +19,17 @@ DEFAULT_SUBJECT = "Link your Instagram account with [Company]"
 DEFAULT_BODY = """Welcome, [Name]!
 
 You're invited to link your social accounts with [Company]. This helps us learn more about your \
-social media metrics and is only shared internally at [Company]. Information will never be \
-published externally without your written permission. This does not grant permission to log \
-into your account. This simple step is designed to provide greater transparency and a simpler \
-experience working with us, saving you from taking screenshots of metrics screens in your apps.
+social media metrics and is shared only with [Company] and, read-only, with its clients. \
+Information will never be published externally without your written permission. This does not \
+grant permission to log into your account. This simple step is designed to provide greater \
+transparency and a simpler experience working with us, saving you from taking screenshots of \
+metrics screens in your apps.
 
 Link your accounts here: [Link]
 
 Permissions you are granting:
 - Read-only access to your Instagram Insights data
+- [Company] may show these figures to its clients, read-only
 - [Company] will never post on your behalf, follow pages, or like content
 
 Benefits:

@@ -15,7 +15,7 @@ from peewee import BooleanField, CharField, ForeignKeyField, IntegerField, Sqlit
 from playhouse.migrate import SchemaMigrator, migrate
 
 from portal.db import UTCDateTimeField
-from portal.models import COMPLIANCE_MODELS, INSIGHT_MODELS, MODELS, MetaGrant, SchemaVersion
+from portal.models import CAMPAIGN_MODELS, COMPLIANCE_MODELS, INSIGHT_MODELS, MODELS, MetaGrant, SchemaVersion
 
 log = logging.getLogger(__name__)
 
@@ -137,6 +137,15 @@ def _v8_listed_by_staff(migrator):
     return _missing_columns(migrator, "social_account", [("listed_by_staff", BooleanField(default=True))])
 
 
+def _v9_campaigns(migrator):
+    # Campaigns, their creators and clients' report links: new tables, created from the current
+    # models (freeze a copy for this step if one of them changes later); creators may be kept
+    # out of every report.
+    for model in CAMPAIGN_MODELS:
+        model.create_table()
+    return _missing_columns(migrator, "creator", [("internal_only", BooleanField(default=False))])
+
+
 # (version, step); version 1 is the first released schema.
 STEPS = [
     (2, _v2_reusable_links_and_session_versions),
@@ -146,6 +155,7 @@ STEPS = [
     (6, _v6_creator_list_indexes),
     (7, _v7_meta_as_it_is),
     (8, _v8_listed_by_staff),
+    (9, _v9_campaigns),
 ]
 LATEST = STEPS[-1][0] if STEPS else 1
 

@@ -34,11 +34,12 @@ def add_security_headers(response, https=False):
     headers.setdefault("Content-Security-Policy", content_security_policy(https))
     headers.setdefault("X-Content-Type-Options", "nosniff")
     headers.setdefault("X-Frame-Options", "DENY")
-    headers.setdefault("Referrer-Policy", "same-origin")
+    # A client's report (/r/<token>) sends no address at all: its own is the capability.
+    headers.setdefault("Referrer-Policy", "no-referrer" if request.path.startswith("/r/") else "same-origin")
     headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
     if https:
         headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
-    if request.path.startswith(("/link/", "/meta/deletion-status/")):
+    if request.path.startswith(("/link/", "/r/", "/meta/deletion-status/")):
         # Capability links: keep them, and any 404 for them, out of search engines.
         headers.setdefault("X-Robots-Tag", "noindex, nofollow")
     if not request.path.startswith("/static/"):

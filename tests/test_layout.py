@@ -22,8 +22,15 @@ PLAIN_FRAME = {
     "portal.ids",
 }
 FLASK_FRAME = {"portal.htmx", "portal.security", "portal.extensions", "portal.addresses"}
-SERVICES = {"portal.connections", "portal.insights", "portal.compliance", "portal.scheduler"}
-BLUEPRINTS = {"portal.staff", "portal.linking", "portal.meta"}
+SERVICES = {
+    "portal.connections",
+    "portal.insights",
+    "portal.compliance",
+    "portal.scheduler",
+    "portal.campaigns",
+    "portal.reports",
+}
+BLUEPRINTS = {"portal.staff", "portal.linking", "portal.meta", "portal.clients"}
 FLASK = ("flask", "flask_login", "flask_wtf", "flask_limiter", "authlib.integrations.flask_client")
 FLASK += ("playhouse.flask_utils", *FLASK_FRAME)
 

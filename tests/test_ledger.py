@@ -8,6 +8,7 @@ from test_linking_login import CODE, ava, come_back, connect_business, connect_p
 from test_staff_accounts import GRAPH_BATCH, FakeMeta, account_url, link, post, signed_in
 
 from portal import db
+from portal.compliance.ledger import details_words
 from portal.connections.discovery import LinkProblem
 from portal.connections.linking import complete_facebook_login, link_chosen, record_verification
 from portal.db import utcnow
@@ -154,7 +155,10 @@ def test_connect_business_records_who_linked_from_which_page_with_which_scopes_a
         "role": "Advertiser",
         "tasks": ["ADVERTISE", "ANALYZE"],
         "business": None,
+        "clients": "read-only",  # what the Link Accounts Page said: clients may see the figures
     }
+    words = details_words(linked.action, linked.detail_items)
+    assert words.endswith("; role: Advertiser; agreed that clients may see the figures, read-only")
 
 
 def test_an_account_chosen_through_a_business_portfolio_records_the_portfolio(

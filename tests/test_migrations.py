@@ -156,8 +156,26 @@ def test_version_8_counts_every_handle_listed_so_far_as_listed_by_staff(app):
     SchemaVersion.delete().execute()
     SchemaVersion.create(version=7)
 
-    assert migrations.upgrade(database) == [8]
+    assert migrations.upgrade(database) == [version for version, _ in migrations.STEPS if version > 7]
     assert SocialAccount.get(SocialAccount.username == "ava.creates").listed_by_staff is True
+    assert migrations.upgrade(database) == []
+
+
+def test_version_9_adds_campaigns_to_a_database_that_had_none(app):
+    from portal.models import Campaign, CampaignCreator, ReportLink
+
+    database = db.database.obj
+    creator = Creator.create(name="Ava Chen")
+    database.drop_tables([ReportLink, CampaignCreator, Campaign])
+    migrate(SchemaMigrator.from_database(database).drop_column("creator", "internal_only"))
+    SchemaVersion.delete().execute()
+    SchemaVersion.create(version=8)
+
+    assert migrations.upgrade(database) == [9]
+    campaign = Campaign.create(name="Spring launch", client="Northwind")
+    assert campaign.add_creators([creator.id, creator.id, 999]) == 1
+    assert [m.creator_id for m in campaign.members] == [creator.id]
+    assert Creator.get_by_id(creator.id).internal_only is False  # every creator may be shown, as before
     assert migrations.upgrade(database) == []
 
 
@@ -170,7 +188,11 @@ def test_an_upgrade_that_rebuilds_a_table_on_sqlite_keeps_the_rows_that_hang_on_
     account = SocialAccount.create(creator=creator, username="ava.creates")
     moment = datetime.datetime(2026, 11, 2, 8, tzinfo=datetime.UTC)
     AccountMetric.create(account=account, metric="views", end_time=moment, value=5)
-    migrate(SchemaMigrator.from_database(database).drop_column("social_account", "listed_by_staff"))
+    migrator = SchemaMigrator.from_database(database)
+    migrate(
+        migrator.drop_column("social_account", "listed_by_staff"),
+        migrator.drop_column("creator", "internal_only"),
+    )
     SchemaVersion.delete().execute()
     SchemaVersion.create(version=7)
 

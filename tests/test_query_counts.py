@@ -14,12 +14,14 @@ from portal.models import (
     AccountMetric,
     AccountStatus,
     AudienceSnapshot,
+    Campaign,
     Creator,
     LedgerEntry,
     Media,
     MediaMetric,
     MetaGrant,
     ProfileSnapshot,
+    ReportLink,
     SocialAccount,
     Story,
     StoryMetric,
@@ -136,6 +138,10 @@ def build_small():
             add_figures(add_account(other, f"c{n:02d}.creates"), days=1, items=1, breakdowns=AUDIENCE[:1])
             record("linked", other, hours_ago=n + 1)
         record("linked", ava, account)
+        # Every creator so far works on one campaign; the large size adds the rest.
+        campaign = Campaign.create(name="Spring launch", client="Northwind")
+        campaign.add_creators([c.id for c in Creator.select(Creator.id)])
+        _, ava.report_token = ReportLink.issue("Northwind", ACTOR, utcnow(), days=90, campaign=campaign)
     return ava, account
 
 
@@ -173,6 +179,7 @@ def grow_to_large(ava, account):
             record("linked", other, handle, hours_ago=n)
             record("refreshed", other, handle, hours_ago=n)
         record("linked", ava, account)  # the newest entry again
+        Campaign.get().add_creators([c.id for c in Creator.select(Creator.id)])
 
 
 # What the page is, its path, whether it is the htmx swap, a text it shows from the data at both sizes,
@@ -192,6 +199,18 @@ PAGES = [
     ("the ledger", "/audit", False, "@ava.creates", "@ava.creates.01"),
     ("the ledger swap", "/audit", True, "@ava.creates", "@ava.creates.01"),
     ("the Link Accounts Page", "/link/{token}", False, "@ava.creates", "@ava.creates.11"),
+    ("the overview", "/overview", False, "@ava.creates", "@c10.creates"),
+    ("the overview sorted by views", "/overview?sort=views&order=desc", True, "@ava.creates", "@c10.creates"),
+    ("the overview of those not linked yet", "/overview?status=not_linked", False, "Overview", "@c10.second"),
+    ("a campaign", "/campaigns/{campaign}", False, "@ava.creates", "@c10.creates"),
+    ("a client's report", "/r/{report}", False, "@ava.creates", "@ava.creates.01"),
+    (
+        "a campaign swap sorted by reach",
+        "/campaigns/{campaign}?sort=reach&order=desc",
+        True,
+        "Totals",
+        None,
+    ),
 ]
 
 
@@ -217,10 +236,17 @@ def test_a_page_runs_as_many_queries_with_much_data_as_with_little(
     app, admin_client, count_queries, what, path, htmx, shows, grown
 ):
     ava, account = build_small()
-    values = {"creator": ava.id, "account": account.id, "token": ava.raw_link_token}
+    campaign = Campaign.get()
+    values = {
+        "creator": ava.id,
+        "account": account.id,
+        "token": ava.raw_link_token,
+        "campaign": campaign.id,
+        "report": ava.report_token,
+    }
     path, shows = path.format(**values), shows.format(**values)
     # The Link Accounts Page is public: it is read by a browser that is not signed in.
-    client = app.test_client() if path.startswith("/link/") else admin_client
+    client = app.test_client() if path.startswith(("/link/", "/r/")) else admin_client
 
     small, small_body = page_statements(client, count_queries, path, htmx, shows)
     grow_to_large(ava, account)

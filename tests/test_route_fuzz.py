@@ -24,8 +24,9 @@ from support import ADMIN_EMAIL, STAFF_EMAIL
 from support.meta import META_APP_SETTINGS
 from wtforms.fields.core import UnboundField
 
+from portal.db import utcnow
 from portal.graph.batch import Backoff
-from portal.models import AccountStatus, DeletionRequest, MetaGrant, Story
+from portal.models import AccountStatus, Campaign, DeletionRequest, MetaGrant, ReportLink, Story
 from portal.sandbox import media, people
 from portal.staff import forms
 
@@ -263,7 +264,15 @@ def arguments(creator, admin, staff_member, tmp_path):
     deletion = DeletionRequest.create(
         confirmation_code="fuzz-confirmation", user_digest="d", provider="facebook"
     )
+    campaign = Campaign.create(name="Spring launch", client="Northwind")
+    campaign.add_creators([creator.id])
+    report, report_token = ReportLink.issue(
+        "Northwind", "staff:admin@example.com", utcnow(), campaign=campaign
+    )
     return {
+        "campaign_id": campaign.id,
+        "link_id": report.id,
+        "report_token": report_token,
         "creator_id": creator.id,
         "account_id": account.id,
         "token": creator.raw_link_token,

@@ -27,6 +27,15 @@ ACTIONS = {
     "unlinked_and_deleted": "Account unlinked and its data deleted",
     "account_added": "Account added to the list",
     "account_removed": "Account removed from the list",
+    "campaign_created": "Campaign created",
+    "campaign_changed": "Campaign changed",
+    "campaign_creators_added": "Creators added to a campaign",
+    "campaign_creator_removed": "Creator taken off a campaign",
+    "report_link_created": "Client report link made",
+    "report_link_revoked": "Client report link revoked",
+    "report_opened": "Client report opened",
+    "internal_only": "Kept out of client reports",
+    "shared_with_clients": "Shown in client reports again",
     "handle_moved": "Handle moved to another creator",
     "retention_purge": "Figures deleted after the retention period",
     "deauthorized": "Meta: the person removed the app",
@@ -84,7 +93,10 @@ def _linked(details):
     if details.get("scopes"):
         words += " with " + ", ".join(details["scopes"])
     role = details.get("role") or ("none (portfolio access)" if details.get("business") else None)
-    return words + (f"; role: {role}" if role else "")
+    words += f"; role: {role}" if role else ""
+    if details.get("clients"):
+        words += "; agreed that clients may see the figures, read-only"
+    return words
 
 
 def _refreshed(details):
@@ -106,12 +118,24 @@ def _handle_moved(details):
     return f"@{handle} moved from {source} to {target}"
 
 
+def _report_link_created(details):
+    until = f", working until {details['expires']}" if details.get("expires") else ", with no end date"
+    return f"for “{details.get('label')}”{until}"
+
+
 def _staff_created(details):
     return f"for {details.get('email')}" + (" as an administrator" if details.get("is_admin") else "")
 
 
 DESCRIBERS = {
     "invited": lambda d: "",  # the creator column names them
+    "campaign_created": lambda d: f"“{d.get('name')}” for {d.get('client')}",
+    "campaign_changed": lambda d: f"“{d.get('name')}” for {d.get('client')}",
+    "campaign_creators_added": lambda d: f"{d.get('count')} to “{d.get('name')}”",
+    "campaign_creator_removed": lambda d: f"from “{d.get('name')}”",
+    "report_link_created": _report_link_created,
+    "report_link_revoked": lambda d: f"for “{d.get('label')}”: it stopped working at once",
+    "report_opened": lambda d: f"“{d.get('label')}” ({d.get('what')})",
     "linked": _linked,
     "verified": lambda d: f"as @{d['username']}" if d.get("username") else "",
     "link_failed": lambda d: PROBLEMS.get(d.get("problem"), d.get("problem") or ""),

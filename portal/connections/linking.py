@@ -128,6 +128,8 @@ def _record_link(creator, account, grant_row, candidate):
         role=page_role(candidate.tasks),
         tasks=sorted(candidate.tasks or []),
         business=candidate.business_name,
+        # What the Link Accounts Page said when the link was made: clients may see the figures.
+        clients="read-only",
     )
 
 

@@ -102,7 +102,7 @@ def csv_rows(account):
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
-def _cell(value):
+def csv_cell(value):
     """Keep a spreadsheet from running a third-party string (a city name, say) as a formula."""
     text = "" if value is None else str(value)
     return "'" + text if text.startswith(_FORMULA_START) and not _is_number(text) else text
@@ -121,5 +121,5 @@ def csv_text(account):
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
     for row in csv_rows(account):
-        writer.writerow([_cell(value) for value in row])
+        writer.writerow([csv_cell(value) for value in row])
     return out.getvalue()

@@ -5,6 +5,7 @@ Queries are named methods on the models, so views and services never write SQL o
 
 from portal.models.accounts import AccountStatus, DuplicateHandle, MetaGrant, SocialAccount
 from portal.models.base import BaseModel, SchemaVersion
+from portal.models.campaigns import CAMPAIGN_MODELS, Campaign, CampaignCreator, ReportLink
 from portal.models.compliance import COMPLIANCE_MODELS, DeletionRequest, LedgerEntry
 from portal.models.creators import Creator, hash_link_token
 from portal.models.insights import (
@@ -20,9 +21,19 @@ from portal.models.insights import (
 from portal.models.settings import InvitationTemplate
 from portal.models.staff import Staff
 
-MODELS = [Staff, Creator, MetaGrant, SocialAccount, InvitationTemplate, *INSIGHT_MODELS, *COMPLIANCE_MODELS]
+MODELS = [
+    Staff,
+    Creator,
+    MetaGrant,
+    SocialAccount,
+    InvitationTemplate,
+    *INSIGHT_MODELS,
+    *COMPLIANCE_MODELS,
+    *CAMPAIGN_MODELS,
+]
 
 __all__ = [
+    "CAMPAIGN_MODELS",
     "COMPLIANCE_MODELS",
     "INSIGHT_MODELS",
     "MODELS",
@@ -30,6 +41,8 @@ __all__ = [
     "AccountStatus",
     "AudienceSnapshot",
     "BaseModel",
+    "Campaign",
+    "CampaignCreator",
     "Creator",
     "DeletionRequest",
     "DuplicateHandle",
@@ -39,6 +52,7 @@ __all__ = [
     "MediaMetric",
     "MetaGrant",
     "ProfileSnapshot",
+    "ReportLink",
     "SchemaVersion",
     "SocialAccount",
     "Staff",

@@ -3,7 +3,7 @@
 import hashlib
 import secrets
 
-from peewee import CharField, fn, prefetch
+from peewee import BooleanField, CharField, fn, prefetch
 
 from portal.crypto import EncryptedTextField
 from portal.db import UTCDateTimeField, utcnow
@@ -26,6 +26,8 @@ class Creator(BaseModel):
     link_token_hash = CharField(unique=True, null=True)
     link_token = EncryptedTextField(null=True)
     link_created_at = UTCDateTimeField(null=True)
+    # Staff's word that this creator's figures never go to a client: no report ever shows them.
+    internal_only = BooleanField(default=False)
     created_at = UTCDateTimeField(default=utcnow)
     updated_at = UTCDateTimeField(default=utcnow)
 

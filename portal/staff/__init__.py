@@ -4,4 +4,12 @@ from flask import Blueprint
 
 bp = Blueprint("staff", __name__)
 
-from portal.staff import accounts, auth, creators, ledger, settings  # noqa: E402,F401  (routes register on bp)
+from portal.staff import (  # noqa: E402,F401  (routes register on bp)
+    accounts,
+    auth,
+    campaigns,
+    creators,
+    ledger,
+    reports,
+    settings,
+)

@@ -13,11 +13,19 @@ from portal.htmx import fragment_or_redirect, render_page_or_fragment
 from portal.ids import parse_id
 from portal.insights import figures
 from portal.invitation import mailto_url, render_text
-from portal.models import Creator, DuplicateHandle, InvitationTemplate, LedgerEntry, SocialAccount
+from portal.models import (
+    Campaign,
+    Creator,
+    DuplicateHandle,
+    InvitationTemplate,
+    LedgerEntry,
+    ReportLink,
+    SocialAccount,
+)
 from portal.paging import page_number
 from portal.staff import bp
 from portal.staff.auth import staff_actor
-from portal.staff.forms import CreatorForm, HandleForm, NewCreatorForm
+from portal.staff.forms import CreatorForm, HandleForm, NewCreatorForm, ReportLinkForm
 
 
 def _creator_or_404(creator_id):
@@ -41,6 +49,7 @@ def creator_list():
         page=page,
         query=query,
         losing=losing_data_access(utcnow()),  # run only by the full page, which shows it
+        campaigns=list(Campaign.choices()),  # the "add the ticked creators to a campaign" form
     )
 
 
@@ -86,8 +95,24 @@ def _render_profile(creator, panel, **context):
 @bp.get("/creators/<int:creator_id>")
 @login_required
 def creator_detail(creator_id):
-    creator = _creator_or_404(creator_id)
-    return _render_profile(creator, "creator_overview", accounts=list(creator.accounts()))
+    return profile_overview(_creator_or_404(creator_id))
+
+
+def profile_overview(creator, status=200, **extra):
+    """The profile's Overview: facts, campaigns, client report links (extra: the report form's state)."""
+    joined = Campaign.of_creator(creator.id)
+    response = _render_profile(
+        creator,
+        "creator_overview",
+        accounts=list(creator.accounts()),
+        creator_campaigns=list(joined),
+        other_campaigns=list(Campaign.choices().where(Campaign.id.not_in(joined.select(Campaign.id)))),
+        report_links=list(ReportLink.of_creator(creator)),
+        report_form=extra.pop("report_form", None) or ReportLinkForm(formdata=None),
+        **extra,
+    )
+    response.status_code = status
+    return response
 
 
 def _account_list(creator):

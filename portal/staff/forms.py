@@ -1,8 +1,16 @@
 """The staff area's forms; each validates and explains what it refuses."""
 
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, EmailField, PasswordField, StringField, TextAreaField
-from wtforms.validators import DataRequired, Email, Length, Optional, ValidationError
+from wtforms import (
+    BooleanField,
+    DateField,
+    EmailField,
+    IntegerField,
+    PasswordField,
+    StringField,
+    TextAreaField,
+)
+from wtforms.validators import DataRequired, Email, Length, NumberRange, Optional, ValidationError
 
 from portal.connections.handles import InvalidHandle, normalise_handle, split_handles
 from portal.invitation import unknown_placeholders
@@ -69,3 +77,34 @@ class InvitationForm(FlaskForm):
             names = ", ".join(f"[{name}]" for name in unknown)
             raise ValidationError(f"Unknown placeholder: {names}. Use [Name], [Company] or [Link].")
 
+
+class CampaignForm(FlaskForm):
+    name = StringField("Campaign name", validators=[DataRequired("Name the campaign."), Length(max=120)])
+    client = StringField("Client", validators=[DataRequired("Name the client."), Length(max=120)])
+    starts_on = DateField("Starts on", validators=[Optional()])
+    ends_on = DateField("Ends on", validators=[Optional()])
+
+    def validate_starts_on(self, field):
+        _plausible_year(field)
+
+    def validate_ends_on(self, field):
+        _plausible_year(field)
+        if field.data and self.starts_on.data and field.data < self.starts_on.data:
+            raise ValidationError("The campaign cannot end before it starts.")
+
+
+def _plausible_year(field):
+    # Instagram's Insights begin well after 2000; a year like 0001 or 9999 is a typo.
+    if field.data and not 2000 <= field.data.year <= 2100:
+        raise ValidationError("Enter a date between the years 2000 and 2100.")
+
+
+class ReportLinkForm(FlaskForm):
+    label = StringField(
+        "Who it is for", validators=[DataRequired("Say who the report is for."), Length(max=120)]
+    )
+    days = IntegerField(
+        "Works for (days)",
+        default=90,
+        validators=[Optional(), NumberRange(1, 3650, "Between 1 and 3,650 days, or empty for no end.")],
+    )

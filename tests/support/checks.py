@@ -25,10 +25,18 @@ def db_rows(app):
 @pytest.fixture
 def rule_url(creator):
     """Return a function that builds a url_map rule's URL, filling its arguments from the creator."""
-    from portal.models import MetaGrant
+    from portal.db import utcnow
+    from portal.models import Campaign, MetaGrant, ReportLink
 
     grant = MetaGrant.create(creator=creator, provider="facebook", meta_user_id="1", candidates="[]")
+    campaign = Campaign.create(name="Spring launch", client="Northwind")
+    report, report_token = ReportLink.issue(
+        "Northwind", "staff:admin@example.com", utcnow(), campaign=campaign
+    )
     values = {
+        "campaign_id": campaign.id,
+        "link_id": report.id,
+        "report_token": report_token,
         "creator_id": creator.id,
         "account_id": creator.accounts().get().id,
         "token": creator.raw_link_token,

@@ -1,0 +1,1 @@
+"""Campaigns: the roster of creators' figures over a campaign's dates (campaign page, overview)."""

@@ -1,0 +1,427 @@
+"""The roster table: every creator's accounts with their figures over a span of Meta days. No Flask.
+
+The campaign page and the overview show the same columns. Each figure is added up in the database,
+one subquery per table, restricted to the accounts asked for, and joined to the accounts: a page of
+rows is one query and its count and totals another, whatever the number of creators. Sorting by any
+column happens in that query too, so a sorted page is right across pages, not just within one.
+
+Nothing is invented: a figure Instagram did not give stays None, and each row says why it is empty.
+"""
+
+import csv
+import datetime
+import io
+from dataclasses import dataclass
+
+from peewee import JOIN, Case, fn
+
+from portal.graph.days import day_end, day_start
+from portal.insights.export import csv_cell
+from portal.models import (
+    AccountMetric,
+    AccountStatus,
+    CampaignCreator,
+    Creator,
+    Media,
+    MediaMetric,
+    MetaGrant,
+    ProfileSnapshot,
+    SocialAccount,
+    Story,
+)
+from portal.paging import Page
+
+DEFAULT_DAYS = 30
+EXPIRING_DAYS = 14  # "data access ending soon": Meta ends it 90 days after the person last used the app
+
+
+@dataclass(frozen=True)
+class Column:
+    key: str
+    heading: str
+    numeric: bool = True
+    note: str = ""  # how it is counted, said under the table
+
+
+COLUMNS = (
+    Column("creator", "Creator", numeric=False),
+    Column("account", "Account", numeric=False),
+    Column("status", "Status", numeric=False),
+    Column("followers", "Followers", note="the last count read within the dates"),
+    Column(
+        "followers_change", "Change", note="followers at the last reading minus the first, within the dates"
+    ),
+    Column("views", "Views", note="daily views added up"),
+    Column("reach", "Reach", note="daily reach added up (one person reached on two days counts twice)"),
+    Column("accounts_engaged", "Accounts engaged", note="daily accounts engaged added up"),
+    Column("interactions", "Interactions", note="likes, comments, saves, shares and replies"),
+    Column("engagement_rate", "Engagement rate", note="interactions ÷ reach × 100"),
+    Column("reels_views", "Reels views", note="views of the reels posted within the dates"),
+    Column("reels_watch", "Avg. reel watch time", note="the mean of those reels' average watch times"),
+    Column("stories", "Stories captured", note="stories posted within the dates and archived by the portal"),
+)
+COLUMN_KEYS = tuple(column.key for column in COLUMNS)
+
+# Who is on the list, by the state of their link.
+FILTERS = {
+    "all": "Everyone",
+    "linked": "Linked",
+    "not_linked": "Not linked yet",
+    "broken": "Link broken",
+    "expiring": f"Data access ends within {EXPIRING_DAYS} days",
+}
+NOT_LINKED_STATUSES = (AccountStatus.UNLINKED, AccountStatus.VERIFIED, AccountStatus.REVOKED)
+
+
+@dataclass(frozen=True)
+class Span:
+    """The Meta days (Pacific dates) the figures cover, both ends included."""
+
+    first: datetime.date
+    last: datetime.date
+
+    @classmethod
+    def of_campaign(cls, campaign, today):
+        """The campaign's dates; an open end is today, or DEFAULT_DAYS back from its end."""
+        last = min(campaign.ends_on or today, today)
+        first = campaign.starts_on or last - datetime.timedelta(days=DEFAULT_DAYS - 1)
+        return cls(min(first, last), last)
+
+    @classmethod
+    def recent(cls, today, days=DEFAULT_DAYS):
+        return cls(today - datetime.timedelta(days=days - 1), today)
+
+    @property
+    def days(self):
+        return (self.last - self.first).days + 1
+
+
+@dataclass
+class Sort:
+    """A column and a direction, read from ?sort= and ?order=; anything else is the default."""
+
+    key: str = "creator"
+    descending: bool = False
+
+    @classmethod
+    def from_args(cls, sort, order):
+        key = sort if sort in COLUMN_KEYS else "creator"
+        return cls(key, order == "desc")
+
+    def flipped_for(self, key):
+        """The sort a column heading's link asks for: this column, the other way if it is the current one."""
+        if key == self.key:
+            return Sort(key, not self.descending)
+        return Sort(key, COLUMNS[COLUMN_KEYS.index(key)].numeric)  # figures: largest first
+
+
+@dataclass
+class Row:
+    """One account of one creator (or a creator with no account yet) and its figures."""
+
+    creator_id: int
+    creator_name: str
+    account_id: int | None
+    username: str | None
+    status: str | None
+    data_access_expires_at: datetime.datetime | None
+    link_token: str | None  # the creator's link, to send again from a "not linked yet" row
+    figures: dict
+
+    def expiring(self, now):
+        ends = self.data_access_expires_at
+        return self.status == AccountStatus.LINKED and ends is not None and ends <= expiring_before(now)
+
+    @property
+    def status_label(self):
+        if self.account_id is None:
+            return "No Instagram handle yet"
+        if self.status in NOT_LINKED_STATUSES and self.status != AccountStatus.REVOKED:
+            return "Not linked yet"
+        return AccountStatus.LABELS.get(self.status, self.status)
+
+    @property
+    def why_empty(self):
+        """Why this row's figures are empty, in plain words, or None when it has some."""
+        if self.account_id is None:
+            return "No Instagram handle yet: add one on the creator's profile."
+        if self.status == AccountStatus.UNLINKED:
+            return "Not linked yet: send the creator their link."
+        if self.status == AccountStatus.VERIFIED:
+            return "Verified only: Insights come once the account is linked with Connect Business."
+        if any(value is not None for value in self.figures.values()):
+            return None
+        if self.status == AccountStatus.REVOKED:
+            return "The link was removed before these dates."
+        return "No figures read for these dates yet."
+
+
+def expiring_before(now):
+    return now + datetime.timedelta(days=EXPIRING_DAYS)
+
+
+def _accounts_of(creators):
+    return SocialAccount.select(SocialAccount.id).where(SocialAccount.creator.in_(creators))
+
+
+def _daily_sums(span, accounts):
+    m = AccountMetric
+
+    def total(name):
+        return fn.SUM(Case(None, [(m.metric == name, m.value)], None))
+
+    return (
+        m.select(
+            m.account.alias("account_id"),
+            total("views").alias("views"),
+            total("reach").alias("reach"),
+            total("accounts_engaged").alias("accounts_engaged"),
+            total("total_interactions").alias("interactions"),
+        )
+        .where(
+            (m.period == "day")
+            & (m.end_time > day_start(span.first))
+            & (m.end_time <= day_end(span.last))
+            & m.account.in_(accounts)
+        )
+        .group_by(m.account)
+        .alias("daily")
+    )
+
+
+def _follower_readings(span, accounts):
+    p = ProfileSnapshot
+    return (
+        p.select(
+            p.account.alias("account_id"),
+            fn.MIN(p.taken_on).alias("first_day"),
+            fn.MAX(p.taken_on).alias("last_day"),
+        )
+        .where(
+            p.taken_on.between(span.first, span.last)
+            & p.followers_count.is_null(False)
+            & p.account.in_(accounts)
+        )
+        .group_by(p.account)
+        .alias("readings")
+    )
+
+
+def _reels(span, accounts):
+    metric = MediaMetric
+
+    def of(name, aggregate):
+        return aggregate(Case(None, [(metric.metric == name, metric.value)], None))
+
+    return (
+        metric.select(
+            Media.account.alias("account_id"),
+            of("views", fn.SUM).alias("reels_views"),
+            of("ig_reels_avg_watch_time", fn.AVG).alias("reels_watch"),
+        )
+        .join(Media, on=(metric.media == Media.id))
+        .where(
+            (Media.media_product_type == "REELS")
+            & (Media.posted_at >= day_start(span.first))
+            & (Media.posted_at < day_end(span.last))
+            & Media.account.in_(accounts)
+        )
+        .group_by(Media.account)
+        .alias("reels")
+    )
+
+
+def _stories(span, accounts):
+    return (
+        Story.select(Story.account.alias("account_id"), fn.COUNT(Story.id).alias("stories"))
+        .where(
+            (Story.posted_at >= day_start(span.first))
+            & (Story.posted_at < day_end(span.last))
+            & Story.account.in_(accounts)
+        )
+        .group_by(Story.account)
+        .alias("captured")
+    )
+
+
+class Roster:
+    """The roster of some creators (all, a campaign's or one) over a span, filtered; pages and totals.
+
+    for_clients keeps out the creators staff marked internal only: what a client's report shows.
+    """
+
+    def __init__(self, span, now, campaign=None, status="all", creator=None, for_clients=False):
+        self.span, self.now = span, now
+        creators = Creator.select(Creator.id)
+        if campaign is not None:
+            members = CampaignCreator.select(CampaignCreator.creator).where(
+                CampaignCreator.campaign == campaign
+            )
+            creators = creators.where(Creator.id.in_(members))
+        if creator is not None:
+            creators = creators.where(Creator.id == creator)
+        if for_clients:
+            creators = creators.where(Creator.internal_only == False)  # noqa: E712  (peewee builds SQL)
+        self.creators = creators
+        self.status = status if status in FILTERS else "all"
+        self._build()
+
+    def _build(self):
+        accounts = _accounts_of(self.creators)
+        daily = _daily_sums(self.span, accounts)
+        readings = _follower_readings(self.span, accounts)
+        reels = _reels(self.span, accounts)
+        stories = _stories(self.span, accounts)
+        first_reading, last_reading = (
+            ProfileSnapshot.alias("first_reading"),
+            ProfileSnapshot.alias("last_reading"),
+        )
+        changed = readings.c.first_day < readings.c.last_day  # one reading is no change to speak of
+        self.expressions = {
+            "creator": fn.LOWER(Creator.name),
+            "account": SocialAccount.username,
+            "status": SocialAccount.status,
+            "followers": last_reading.followers_count,
+            "followers_change": Case(
+                None, [(changed, last_reading.followers_count - first_reading.followers_count)], None
+            ),
+            "views": daily.c.views,
+            "reach": daily.c.reach,
+            "accounts_engaged": daily.c.accounts_engaged,
+            "interactions": daily.c.interactions,
+            "engagement_rate": daily.c.interactions * 100.0 / fn.NULLIF(daily.c.reach, 0),
+            "reels_views": reels.c.reels_views,
+            "reels_watch": reels.c.reels_watch,
+            "stories": stories.c.stories,
+        }
+        account = (SocialAccount.creator == Creator.id) & SocialAccount.id.in_(self._account_filter())
+        self.joined = (
+            Creator.select()
+            .join(SocialAccount, JOIN.LEFT_OUTER, on=account)
+            .join(MetaGrant, JOIN.LEFT_OUTER, on=(SocialAccount.grant == MetaGrant.id))
+            .join(daily, JOIN.LEFT_OUTER, on=(daily.c.account_id == SocialAccount.id))
+            .join(readings, JOIN.LEFT_OUTER, on=(readings.c.account_id == SocialAccount.id))
+            .join(
+                last_reading,
+                JOIN.LEFT_OUTER,
+                on=(last_reading.account == SocialAccount.id)
+                & (last_reading.taken_on == readings.c.last_day),
+            )
+            .join(
+                first_reading,
+                JOIN.LEFT_OUTER,
+                on=(first_reading.account == SocialAccount.id)
+                & (first_reading.taken_on == readings.c.first_day),
+            )
+            .join(reels, JOIN.LEFT_OUTER, on=(reels.c.account_id == SocialAccount.id))
+            .join(stories, JOIN.LEFT_OUTER, on=(stories.c.account_id == SocialAccount.id))
+            .where(Creator.id.in_(self.creators) & self._row_filter())
+        )
+
+    def _account_filter(self):
+        """The accounts a row may show: every account of these creators, or those the filter wants."""
+        accounts = SocialAccount.select(SocialAccount.id).where(SocialAccount.creator.in_(self.creators))
+        if self.status == "linked":
+            return accounts.where(SocialAccount.status == AccountStatus.LINKED)
+        if self.status == "not_linked":
+            return accounts.where(SocialAccount.status.in_(NOT_LINKED_STATUSES))
+        if self.status == "broken":
+            return accounts.where(SocialAccount.status == AccountStatus.LINK_BROKEN)
+        if self.status == "expiring":
+            soon = MetaGrant.select(MetaGrant.id).where(
+                MetaGrant.data_access_expires_at <= expiring_before(self.now)
+            )
+            return accounts.where(
+                (SocialAccount.status == AccountStatus.LINKED) & SocialAccount.grant.in_(soon)
+            )
+        return accounts
+
+    def _row_filter(self):
+        """Which rows show: a creator with no account at all shows under "all" and "not linked yet"."""
+        if self.status == "all":
+            return True
+        if self.status == "not_linked":
+            no_account = Creator.id.not_in(SocialAccount.select(SocialAccount.creator))
+            return SocialAccount.id.is_null(False) | no_account
+        return SocialAccount.id.is_null(False)
+
+    def _selection(self):
+        columns = [expression.alias(key) for key, expression in self.expressions.items()]
+        return self.joined.select(
+            Creator.id.alias("creator_id"),
+            Creator.name.alias("creator_name"),
+            SocialAccount.id.alias("account_id"),
+            SocialAccount.username.alias("username"),
+            SocialAccount.status.alias("status"),
+            MetaGrant.data_access_expires_at.alias("data_access_expires_at"),
+            Creator.link_token.alias("link_token"),
+            *columns[3:],  # creator, account and status are selected above under their own names
+        )
+
+    def _ordered(self, sort):
+        expression = self.expressions[sort.key]
+        first = expression.desc(nulls="LAST") if sort.descending else expression.asc(nulls="LAST")
+        return self._selection().order_by(first, fn.LOWER(Creator.name), Creator.id, SocialAccount.username)
+
+    def rows(self, sort):
+        """Every row, sorted (the CSV): one query."""
+        return [self._row(values) for values in self._ordered(sort).dicts()]
+
+    def page(self, sort, number, per_page):
+        """One Page of rows, its total count and .totals: two queries."""
+        summary = self._summary()
+        rows = [self._row(values) for values in self._ordered(sort).paginate(number, per_page).dicts()]
+        page = Page(items=rows, number=number, per_page=per_page, total=summary.pop("rows"))
+        page.totals = summary
+        return page
+
+    def totals(self):
+        """The figures of every row added up (reel watch time averaged): one query."""
+        totals = self._summary()
+        totals.pop("rows")
+        return totals
+
+    def _summary(self):
+        inner = self._selection().alias("roster")
+        figures = [key for key in COLUMN_KEYS[3:] if key != "engagement_rate"]
+        sums = [
+            (fn.AVG if key == "reels_watch" else fn.SUM)(getattr(inner.c, key)).alias(key) for key in figures
+        ]
+        query = Creator.select(fn.COUNT(1).alias("rows"), *sums).from_(inner)
+        totals = query.dicts().get()
+        interactions, reach = totals.get("interactions"), totals.get("reach")
+        totals["engagement_rate"] = (
+            interactions * 100.0 / reach if interactions is not None and reach else None
+        )
+        return totals
+
+    def _row(self, values):
+        fixed = {
+            key: values.pop(key) for key in ("creator_id", "creator_name", "account_id", "username", "status")
+        }
+        expires, token = values.pop("data_access_expires_at"), values.pop("link_token")
+        return Row(**fixed, data_access_expires_at=expires, link_token=token, figures=values)
+
+
+def _figure(value):
+    """A roster figure as CSV text: whole numbers as they are, the rest to two decimals, nothing for None."""
+    if value is None:
+        return ""
+    if value == int(value):
+        return str(int(value))
+    return f"{float(value):.2f}"
+
+
+def roster_csv(span, rows):
+    """Return roster rows (insights.roster.Row) as CSV text: the columns the page shows, in its order."""
+    figures = [column.key for column in COLUMNS[3:]]
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(["creator", "account", "status", *figures, "first_day", "last_day"])
+    for row in rows:
+        values = [_figure(row.figures.get(key)) for key in figures]
+        cells = [row.creator_name, row.username or "", row.status_label, *values]
+        writer.writerow(
+            [csv_cell(value) for value in cells] + [span.first.isoformat(), span.last.isoformat()]
+        )
+    return out.getvalue()

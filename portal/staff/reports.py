@@ -1,0 +1,75 @@
+"""Report links for clients (from a campaign or a creator's profile), and keeping a creator out of them."""
+
+from flask import flash, redirect, request, url_for
+from flask_login import login_required
+from playhouse.flask_utils import get_object_or_404
+
+from portal.addresses import absolute_url
+from portal.db import utcnow
+from portal.models import Campaign, Creator, LedgerEntry, ReportLink
+from portal.staff import bp
+from portal.staff.auth import staff_actor
+from portal.staff.campaigns import campaign_page
+from portal.staff.creators import profile_overview
+from portal.staff.forms import ReportLinkForm
+
+
+def _issue(form, **owner):
+    """Make the link the form asks for; return its address, shown to staff this once (its hash is kept)."""
+    now = utcnow()
+    link, token = ReportLink.issue(form.label.data.strip(), staff_actor(), now, days=form.days.data, **owner)
+    expires = link.expires_at.strftime("%d %b %Y") if link.expires_at else None
+    creator = owner.get("creator")
+    LedgerEntry.record(
+        "report_link_created", staff_actor(), creator=creator, label=link.label, expires=expires
+    )
+    return absolute_url("clients.report", report_token=token)
+
+
+@bp.post("/campaigns/<int:campaign_id>/reports")
+@login_required
+def campaign_report_new(campaign_id):
+    campaign = get_object_or_404(Campaign, Campaign.id == campaign_id)
+    form = ReportLinkForm()
+    if not form.validate_on_submit():
+        return campaign_page(campaign, status=422, report_form=form)
+    return campaign_page(campaign, new_report_url=_issue(form, campaign=campaign))
+
+
+@bp.post("/creators/<int:creator_id>/reports")
+@login_required
+def creator_report_new(creator_id):
+    creator = get_object_or_404(Creator, Creator.id == creator_id)
+    form = ReportLinkForm()
+    if not form.validate_on_submit():
+        return profile_overview(creator, status=422, report_form=form)
+    return profile_overview(creator, new_report_url=_issue(form, creator=creator))
+
+
+@bp.post("/reports/<int:link_id>/revoke")
+@login_required
+def report_revoke(link_id):
+    link = get_object_or_404(ReportLink, ReportLink.id == link_id)
+    if link.revoked_at is None:
+        ReportLink.update(revoked_at=utcnow()).where(ReportLink.id == link.id).execute()
+        LedgerEntry.record("report_link_revoked", staff_actor(), creator=link.creator_id, label=link.label)
+        flash(f"The report link for “{link.label}” no longer works.", "success")
+    if link.campaign_id:
+        return redirect(url_for("staff.campaign_detail", campaign_id=link.campaign_id))
+    return redirect(url_for("staff.creator_detail", creator_id=link.creator_id))
+
+
+@bp.post("/creators/<int:creator_id>/internal-only")
+@login_required
+def creator_internal_only(creator_id):
+    """Keep a creator out of every client report, or let them be shown again (the form says which)."""
+    creator = get_object_or_404(Creator, Creator.id == creator_id)
+    internal = request.form.get("internal_only") == "1"
+    if creator.internal_only != internal:
+        Creator.update(internal_only=internal).where(Creator.id == creator.id).execute()
+        LedgerEntry.record(
+            "internal_only" if internal else "shared_with_clients", staff_actor(), creator=creator
+        )
+    words = "is kept out of every client report" if internal else "may be shown in client reports again"
+    flash(f"{creator.name} {words}.", "success")
+    return redirect(url_for("staff.creator_detail", creator_id=creator.id))

@@ -1,0 +1,190 @@
+"""Clients' read-only reports at /r/<token>: what they show, what they never show, and when they stop."""
+
+import csv
+import datetime
+import io
+import re
+
+import pytest
+from test_campaigns import html_of, linked, rows_of
+
+from portal.db import utcnow
+from portal.graph.days import day_end, meta_day
+from portal.models import (
+    AccountStatus,
+    AudienceSnapshot,
+    Campaign,
+    Creator,
+    LedgerEntry,
+    Media,
+    MediaMetric,
+    ReportLink,
+    SocialAccount,
+    Story,
+    StoryMetric,
+)
+
+REPORT_URL = re.compile(r'id="new-report-link" type="text" readonly value="http://localhost(/r/[\w-]{43})"')
+
+
+@pytest.fixture
+def campaign(app):
+    """A campaign of Ava (linked, with figures), Ben (not linked) and Ivy (linked, internal only)."""
+    ava, account = linked("Ava Chen", "ava.creates", views=100, reach=40, interactions=4)
+    ava.email = "ava@creators.test"
+    ava.save()
+    ivy, _ = linked("Ivy Inside", "ivy.inside", views=7, reach=3, interactions=1)
+    Creator.update(internal_only=True).where(Creator.id == ivy.id).execute()
+    ben = Creator.create(name="Ben Ortiz")
+    SocialAccount.add_handle(ben, "ben.bakes")
+    yesterday = day_end(meta_day(utcnow()) - datetime.timedelta(days=1)) - datetime.timedelta(hours=3)
+    reel = Media.create(
+        account=account, ig_media_id="r1", media_type="VIDEO", media_product_type="REELS", posted_at=yesterday
+    )
+    MediaMetric.create(media=reel, metric="views", value=321)
+    story = Story.create(
+        account=account, ig_media_id="s1", media_type="IMAGE", posted_at=yesterday, archived_file="s1.jpg"
+    )
+    StoryMetric.create(story=story, metric="reach", value=55)
+    AudienceSnapshot.create(
+        account=account, metric="follower_demographics", breakdown="country", data='{"DE": 120, "FR": 30}'
+    )
+    campaign = Campaign.create(name="Spring launch", client="Northwind")
+    campaign.add_creators([ava.id, ben.id, ivy.id])
+    return campaign
+
+
+def make_link(admin_client, campaign, **form):
+    """Make a report link on the campaign page as staff do; return its path (shown this once)."""
+    data = {"label": "Northwind marketing", "days": "90", **form, "csrf_token": admin_client.csrf_token}
+    response = admin_client.post(f"/campaigns/{campaign.id}/reports", data=data)
+    assert response.status_code == 200, response.status_code
+    match = REPORT_URL.search(response.get_data(as_text=True))
+    assert match, "the new report link is not shown"
+    return match.group(1)
+
+
+def test_a_report_shows_the_campaigns_linked_shareable_creators_and_nothing_of_the_staff_area(
+    app, admin_client, campaign, tmp_path
+):
+    path = make_link(admin_client, campaign)
+    client = app.test_client()  # a fresh browser: no session of any kind
+    response = client.get(path)
+    page = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert response.headers["Referrer-Policy"] == "no-referrer"
+    assert response.headers["X-Robots-Tag"] == "noindex, nofollow"
+    assert "Content-Security-Policy" in response.headers
+    assert [row[:2] for row in rows_of(page)] == [["Ava Chen", "@ava.creates"]]
+    assert "Ivy Inside" not in page  # internal only
+    assert "Ben Ortiz" not in page  # nothing linked
+    assert re.search(r'<td data-label="Views">321</td>', page)  # the reel
+    assert "Followers by country" in page and ">DE<" in page  # the audience
+    assert 'id="account-1-daily-chart"' in page  # the daily chart
+    assert "Taps and swipes" in page and ">55<" in page  # the story's figures
+    assert "admin@" not in page and "ava@creators.test" not in page and "staff:" not in page
+    assert 'href="/creators' not in page and 'href="/campaigns' not in page and "/audit" not in page
+    assert "csrf" not in page.lower()
+
+
+def test_each_opening_is_counted_and_written_in_the_ledger(app, admin_client, campaign):
+    path = make_link(admin_client, campaign)
+    client = app.test_client()
+    client.get(path)
+    client.get(path + "/figures.csv")
+    link = ReportLink.get()
+    assert link.opened_count == 2 and link.last_opened_at is not None
+    openings = LedgerEntry.select().where(LedgerEntry.action == "report_opened").order_by(LedgerEntry.id)
+    assert [entry.detail_items["what"] for entry in openings] == ["page", "CSV"]
+    listing = html_of(admin_client, f"/campaigns/{campaign.id}")
+    assert "(2 openings)" in listing and "Working" in listing
+
+
+def test_revoking_a_report_link_makes_it_a_404_at_once(app, admin_client, campaign):
+    path = make_link(admin_client, campaign)
+    client = app.test_client()
+    assert client.get(path).status_code == 200
+    link = ReportLink.get()
+    response = admin_client.post(f"/reports/{link.id}/revoke", data={"csrf_token": admin_client.csrf_token})
+    assert response.status_code == 302
+    assert client.get(path).status_code == 404
+    assert client.get(path + "/figures.csv").status_code == 404
+    assert "Revoked" in html_of(admin_client, f"/campaigns/{campaign.id}")
+
+
+def test_an_expired_report_link_is_the_same_404_as_an_unknown_one(app, admin_client, campaign):
+    path = make_link(admin_client, campaign, days="1")
+    ReportLink.update(expires_at=utcnow() - datetime.timedelta(seconds=1)).execute()
+    client = app.test_client()
+    expired, unknown = client.get(path), client.get("/r/" + "A" * 43)
+    assert expired.status_code == unknown.status_code == 404
+    assert expired.get_data() == unknown.get_data()
+
+
+def test_only_a_fingerprint_of_the_token_is_kept(admin_client, campaign):
+    path = make_link(admin_client, campaign)
+    token = path.rsplit("/", 1)[1]
+    link = ReportLink.get()
+    assert token not in str(list(ReportLink.select().tuples()))
+    assert link.token_hash and link.expires_at is not None
+
+
+def test_unlinking_or_marking_internal_only_removes_a_creator_at_once(app, admin_client, campaign):
+    path = make_link(admin_client, campaign)
+    client = app.test_client()
+    ava = Creator.get(Creator.name == "Ava Chen")
+    response = admin_client.post(
+        f"/creators/{ava.id}/internal-only",
+        data={"internal_only": "1", "csrf_token": admin_client.csrf_token},
+    )
+    assert response.status_code == 302
+    assert "Ava Chen" not in client.get(path).get_data(as_text=True)
+    admin_client.post(
+        f"/creators/{ava.id}/internal-only",
+        data={"internal_only": "0", "csrf_token": admin_client.csrf_token},
+    )
+    assert "Ava Chen" in client.get(path).get_data(as_text=True)
+    SocialAccount.update(status=AccountStatus.REVOKED).where(SocialAccount.creator == ava).execute()
+    assert "Ava Chen" not in client.get(path).get_data(as_text=True)
+
+
+def test_the_report_csv_holds_the_reports_rows(app, admin_client, campaign):
+    path = make_link(admin_client, campaign)
+    response = app.test_client().get(path + "/figures.csv")
+    assert response.status_code == 200 and response.mimetype == "text/csv"
+    lines = list(csv.reader(io.StringIO(response.get_data(as_text=True))))
+    header, rows = lines[0], lines[1:]
+    assert [row[0] for row in rows] == ["Ava Chen"]
+    assert rows[0][header.index("views")] == "500"  # 5 days x 100
+
+
+def test_a_story_file_is_served_only_for_a_story_the_report_shows(app, admin_client, campaign, tmp_path):
+    app.config["STORY_ARCHIVE"] = str(tmp_path)
+    (tmp_path / "s1.jpg").write_bytes(b"\xff\xd8\xff a picture")
+    path = make_link(admin_client, campaign)
+    story = Story.get()
+    client = app.test_client()
+    assert f"{path}/stories/{story.id}" in client.get(path).get_data(as_text=True)
+    assert client.get(f"{path}/stories/{story.id}").data.startswith(b"\xff\xd8")
+    assert ReportLink.get().opened_count == 1  # a picture is not another opening
+    Creator.update(internal_only=True).execute()
+    assert client.get(f"{path}/stories/{story.id}").status_code == 404
+
+
+def test_a_creator_report_link_from_the_profile_shows_that_creator_only(app, admin_client, campaign):
+    ava = Creator.get(Creator.name == "Ava Chen")
+    data = {"label": "Ava's sponsor", "days": "", "csrf_token": admin_client.csrf_token}
+    response = admin_client.post(f"/creators/{ava.id}/reports", data=data)
+    assert response.status_code == 200
+    path = REPORT_URL.search(response.get_data(as_text=True)).group(1)
+    assert ReportLink.get().expires_at is None  # empty: no end date
+    page = app.test_client().get(path).get_data(as_text=True)
+    assert [row[0] for row in rows_of(page)] == ["Ava Chen"] and "Spring launch" not in page
+
+
+@pytest.mark.parametrize("form", [{"label": ""}, {"days": "0"}, {"days": "100000"}])
+def test_a_report_link_form_with_bad_values_explains_and_makes_nothing(admin_client, campaign, form):
+    data = {"label": "Northwind", "days": "90", **form, "csrf_token": admin_client.csrf_token}
+    response = admin_client.post(f"/campaigns/{campaign.id}/reports", data=data)
+    assert response.status_code == 422
+    assert ReportLink.select().count() == 0
