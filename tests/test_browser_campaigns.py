@@ -13,7 +13,7 @@ from support.browser import BrowserSession
 
 from portal.db import utcnow
 from portal.graph.days import day_end, meta_day
-from portal.models import AccountMetric, AccountStatus, Creator, SocialAccount
+from portal.models import AccountMetric, AccountStatus, Creator, ReportLink, SocialAccount
 
 pytestmark = [pytest.mark.browser, pytest.mark.live_http]
 
@@ -156,4 +156,18 @@ def test_a_client_opens_a_report_link_without_signing_in_prints_it_and_loses_it_
     page.get_by_role("button", name="Revoke the link for Northwind marketing").click()
     expect(page.get_by_text("The report link for “Northwind marketing” no longer works.")).to_be_visible()
     assert report.goto(address).status == 404
+    expect(report.get_by_role("heading", name="Page not found")).to_be_visible()
+
+    # A second link, for a day; a day later it is the same plain 404.
+    page.get_by_label("Who it is for").fill("Northwind, one day")
+    page.get_by_label("Works for (days)").fill("1")
+    page.get_by_role("button", name="Make a report link").click()
+    second = page.get_by_label("New report link").input_value()
+    assert report.goto(second).status == 200
+    ReportLink.update(expires_at=utcnow() - datetime.timedelta(minutes=1)).where(
+        ReportLink.label == "Northwind, one day"
+    ).execute()
+    assert report.goto(second).status == 404
+    page.goto(page.url.removesuffix("/reports"))  # the campaign page again (not the form's answer)
+    expect(page.get_by_role("row", name=re.compile("Northwind, one day"))).to_contain_text("Expired")
     client.context.close()
