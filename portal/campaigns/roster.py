@@ -390,9 +390,9 @@ class Roster:
         query = Creator.select(fn.COUNT(1).alias("rows"), *sums).from_(inner)
         totals = query.dicts().get()
         interactions, reach = totals.get("interactions"), totals.get("reach")
-        totals["engagement_rate"] = (
-            interactions * 100.0 / reach if interactions is not None and reach else None
-        )
+        # PostgreSQL adds up as numeric (Decimal), SQLite as integers: a rate is a float either way.
+        rate = float(interactions) * 100 / float(reach) if interactions is not None and reach else None
+        totals["engagement_rate"] = rate
         return totals
 
     def _row(self, values):
