@@ -188,3 +188,23 @@ def test_a_report_link_form_with_bad_values_explains_and_makes_nothing(admin_cli
     response = admin_client.post(f"/campaigns/{campaign.id}/reports", data=data)
     assert response.status_code == 422
     assert ReportLink.select().count() == 0
+
+
+def test_a_long_report_comes_in_pages_with_totals_and_csv_over_every_account(
+    app, admin_client, campaign, monkeypatch
+):
+    from portal import reports
+
+    monkeypatch.setattr(reports, "PER_PAGE", 1)
+    zoe, _ = linked("Zoe Zhang", "zoe.zooms", views=50, reach=20, interactions=2)
+    campaign.add_creators([zoe.id])
+    path = make_link(admin_client, campaign)
+    client = app.test_client()
+    first = client.get(path).get_data(as_text=True)
+    second = client.get(path + "?page=2").get_data(as_text=True)
+    assert [row[0] for row in rows_of(first)] == ["Ava Chen"]
+    assert [row[0] for row in rows_of(second)] == ["Zoe Zhang"]
+    assert "Totals (2 accounts)" in first and ">750<" in first  # 5 x 100 + 5 x 50 views, on every page
+    assert "page 1 of 2; the CSV holds them all" in first
+    lines = client.get(path + "/figures.csv").get_data(as_text=True).splitlines()
+    assert [line.split(",")[0] for line in lines[1:]] == ["Ava Chen", "Zoe Zhang"]

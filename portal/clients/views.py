@@ -1,6 +1,6 @@
 """A client's report: the page, its CSV and its archived stories, each checked against the link."""
 
-from flask import abort, current_app, render_template, send_file, url_for
+from flask import abort, current_app, render_template, request, send_file, url_for
 
 from portal import reports
 from portal.campaigns.roster import COLUMNS, roster_csv
@@ -9,6 +9,7 @@ from portal.db import utcnow
 from portal.extensions import limiter
 from portal.insights import figures
 from portal.models import LedgerEntry, ReportLink
+from portal.paging import page_number
 
 
 def _report_limit():
@@ -43,7 +44,7 @@ def report(report_token):
     now = utcnow()
     return render_template(
         "clients/report.html",
-        report=reports.build(link, now),
+        report=reports.build(link, now, page_number(request.args.get("page"))),
         report_token=report_token,
         columns=COLUMNS,
         story_metrics=figures.AccountFigures.story_metrics,
@@ -57,10 +58,10 @@ def report(report_token):
 @limiter.limit(_report_limit)
 def report_csv(report_token):
     link = _open(report_token, "CSV")
-    report = reports.build(link, utcnow())
-    span = report.span
+    now = utcnow()
+    span = reports.span_of(link, now)
     filename = f"report-{span.first.isoformat()}-{span.last.isoformat()}.csv"
-    body = roster_csv(span, [account.row for account in report.accounts])
+    body = roster_csv(span, reports.every_row(link, now))
     return (
         body,
         200,

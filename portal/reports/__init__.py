@@ -16,7 +16,10 @@ from portal.graph.days import day_end, day_start, meta_day
 from portal.insights import figures
 from portal.models import Media, MediaMetric, Story, StoryMetric
 
-REEL_LIMIT = 200  # reels listed in one report, newest first; the totals count them all
+# Accounts a report page shows in full (table row, chart, reels, audience, stories); the totals and
+# the CSV cover them all. A campaign of hundreds would otherwise make one page of megabytes.
+PER_PAGE = 20
+REEL_LIMIT = 200  # reels listed for one account, newest first; the totals count them all
 STORY_LIMIT = 200
 
 
@@ -38,6 +41,7 @@ class Report:
     span: Span
     accounts: list
     totals: dict
+    page: object  # paging.Page of the rows shown
 
 
 def span_of(link, now):
@@ -71,11 +75,12 @@ def _by_account(items, limit):
     return grouped
 
 
-def build(link, now):
-    """Return the Report a working report link shows."""
+def build(link, now, page_number=1):
+    """Return one page of the Report a working report link shows (the totals cover every page)."""
     roster = shared_roster(link, now)
     span = roster.span
-    rows = roster.rows(Sort("creator"))
+    page = roster.page(Sort("creator"), page_number, PER_PAGE)
+    rows = page.items
     ids = [row.account_id for row in rows]
     reels = Media.select().where(
         Media.account.in_(ids) & (Media.media_product_type == "REELS") & _in_span(Media.posted_at, span)
@@ -107,7 +112,12 @@ def build(link, now):
         title, client = link.campaign.name, link.campaign.client
     else:
         title, client = link.creator.name, None
-    return Report(title=title, client=client, span=span, accounts=accounts, totals=roster.totals())
+    return Report(title=title, client=client, span=span, accounts=accounts, totals=page.totals, page=page)
+
+
+def every_row(link, now):
+    """Every row of the report, for its CSV."""
+    return shared_roster(link, now).rows(Sort("creator"))
 
 
 def shown_story(link, story_id, now):
