@@ -252,17 +252,20 @@ class Roster:
 
     def __init__(self, span, now, campaign=None, status="all", creator=None, for_clients=False):
         self.span, self.now = span, now
-        creators = Creator.select(Creator.id)
+        # Which creators, as a condition on Creator's own columns: an IN list in a join's ON clause
+        # made SQLite probe every account id for every creator (40 s for 10,000 creators).
+        wanted = True
         if campaign is not None:
             members = CampaignCreator.select(CampaignCreator.creator).where(
                 CampaignCreator.campaign == campaign
             )
-            creators = creators.where(Creator.id.in_(members))
+            wanted = Creator.id.in_(members)
         if creator is not None:
-            creators = creators.where(Creator.id == creator)
+            wanted &= Creator.id == creator
         if for_clients:
-            creators = creators.where(Creator.internal_only == False)  # noqa: E712  (peewee builds SQL)
-        self.creators = creators
+            wanted &= Creator.internal_only == False  # noqa: E712  (peewee builds SQL from ==)
+        self.wanted = wanted
+        self.creators = Creator.select(Creator.id).where(wanted)
         self.status = status if status in FILTERS else "all"
         self._build()
 
@@ -294,7 +297,7 @@ class Roster:
             "reels_watch": reels.c.reels_watch,
             "stories": stories.c.stories,
         }
-        account = (SocialAccount.creator == Creator.id) & SocialAccount.id.in_(self._account_filter())
+        account = (SocialAccount.creator == Creator.id) & self._account_filter()
         self.joined = (
             Creator.select()
             .join(SocialAccount, JOIN.LEFT_OUTER, on=account)
@@ -315,26 +318,23 @@ class Roster:
             )
             .join(reels, JOIN.LEFT_OUTER, on=(reels.c.account_id == SocialAccount.id))
             .join(stories, JOIN.LEFT_OUTER, on=(stories.c.account_id == SocialAccount.id))
-            .where(Creator.id.in_(self.creators) & self._row_filter())
+            .where(self.wanted & self._row_filter())
         )
 
     def _account_filter(self):
-        """The accounts a row may show: every account of these creators, or those the filter wants."""
-        accounts = SocialAccount.select(SocialAccount.id).where(SocialAccount.creator.in_(self.creators))
+        """Which of a creator's accounts get a row, as a condition on the account's own columns."""
         if self.status == "linked":
-            return accounts.where(SocialAccount.status == AccountStatus.LINKED)
+            return SocialAccount.status == AccountStatus.LINKED
         if self.status == "not_linked":
-            return accounts.where(SocialAccount.status.in_(NOT_LINKED_STATUSES))
+            return SocialAccount.status.in_(NOT_LINKED_STATUSES)
         if self.status == "broken":
-            return accounts.where(SocialAccount.status == AccountStatus.LINK_BROKEN)
+            return SocialAccount.status == AccountStatus.LINK_BROKEN
         if self.status == "expiring":
             soon = MetaGrant.select(MetaGrant.id).where(
                 MetaGrant.data_access_expires_at <= expiring_before(self.now)
             )
-            return accounts.where(
-                (SocialAccount.status == AccountStatus.LINKED) & SocialAccount.grant.in_(soon)
-            )
-        return accounts
+            return (SocialAccount.status == AccountStatus.LINKED) & SocialAccount.grant.in_(soon)
+        return True
 
     def _row_filter(self):
         """Which rows show: a creator with no account at all shows under "all" and "not linked yet"."""
