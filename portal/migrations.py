@@ -143,7 +143,14 @@ def _v9_campaigns(migrator):
     # out of every report.
     for model in CAMPAIGN_MODELS:
         model.create_table()
-    return _missing_columns(migrator, "creator", [("internal_only", BooleanField(default=False))])
+    indexes = [
+        migrator.sql(f'CREATE INDEX IF NOT EXISTS "socialaccount_{column}" ON "social_account" ("{column}")')
+        for column in ("username", "ig_user_id")  # one owner per account looks accounts up by these
+    ]
+    return [
+        *_missing_columns(migrator, "creator", [("internal_only", BooleanField(default=False))]),
+        *indexes,
+    ]
 
 
 # (version, step); version 1 is the first released schema.

@@ -76,11 +76,13 @@ class SocialAccount(BaseModel):
     """One Instagram account of one creator."""
 
     creator = ForeignKeyField(Creator, backref="social_accounts", on_delete="CASCADE")
-    username = CharField()
+    # Indexed, with ig_user_id: "who else lists this account" (one owner per account) looks an
+    # account up across every creator on each Social Accounts tab and each login.
+    username = CharField(index=True)
     kind = CharField(default="instagram")
     status = CharField(default=AccountStatus.UNLINKED)
     refresh_enabled = BooleanField(default=True)
-    ig_user_id = CharField(null=True)
+    ig_user_id = CharField(null=True, index=True)
     linked_by_fb_user_id = CharField(null=True)
     linked_by_name = CharField(null=True)
     linked_at = UTCDateTimeField(null=True)
