@@ -198,6 +198,8 @@ def test_the_overview_filters_by_link_state_and_campaign(admin_client):
     eve, _ = linked("Eve Expiring", "eve.ends", views=10, reach=5, interactions=1, expires_in=5)
     ben = Creator.create(name="Ben Ortiz")
     SocialAccount.add_handle(ben, "ben.bakes")
+    vera = Creator.create(name="Vera Verified")
+    SocialAccount.create(creator=vera, username="vera.proves", status=AccountStatus.VERIFIED)
     broken = Creator.create(name="Bo Broken")
     SocialAccount.create(creator=broken, username="bo.broke", status=AccountStatus.LINK_BROKEN)
     campaign = Campaign.create(name="Spring launch", client="Northwind")
@@ -206,9 +208,11 @@ def test_the_overview_filters_by_link_state_and_campaign(admin_client):
     def names(query):
         return [row[0] for row in rows_of(html_of(admin_client, f"/overview{query}"))]
 
-    assert names("") == ["Ava Chen", "Ben Ortiz", "Bo Broken", "Eve Expiring"]
+    assert names("") == ["Ava Chen", "Ben Ortiz", "Bo Broken", "Eve Expiring", "Vera Verified"]
     assert names("?status=linked") == ["Ava Chen", "Eve Expiring"]
-    assert names("?status=not_linked") == ["Ben Ortiz"]
+    assert names("?status=not_linked") == ["Ben Ortiz", "Vera Verified"]
+    statuses = {row[0]: row[2] for row in rows_of(html_of(admin_client, "/overview?status=not_linked"))}
+    assert statuses == {"Ben Ortiz": "Not linked yet", "Vera Verified": "Verified"}
     assert names("?status=broken") == ["Bo Broken"]
     assert names("?status=expiring") == ["Eve Expiring"]
     assert names(f"?campaign={campaign.id}") == ["Ava Chen", "Ben Ortiz"]

@@ -167,6 +167,10 @@ def test_a_story_file_is_served_only_for_a_story_the_report_shows(app, admin_cli
     assert f"{path}/stories/{story.id}" in client.get(path).get_data(as_text=True)
     assert client.get(f"{path}/stories/{story.id}").data.startswith(b"\xff\xd8")
     assert ReportLink.get().opened_count == 1  # a picture is not another opening
+    campaign.remove_creator(story.account.creator_id)  # off the campaign: off the report
+    assert client.get(f"{path}/stories/{story.id}").status_code == 404
+    campaign.add_creators([story.account.creator_id])
+    assert client.get(f"{path}/stories/{story.id}").status_code == 200
     Creator.update(internal_only=True).execute()
     assert client.get(f"{path}/stories/{story.id}").status_code == 404
 

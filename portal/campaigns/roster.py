@@ -136,7 +136,7 @@ class Row:
     def status_label(self):
         if self.account_id is None:
             return "No Instagram handle yet"
-        if self.status in NOT_LINKED_STATUSES and self.status != AccountStatus.REVOKED:
+        if self.status == AccountStatus.UNLINKED:
             return "Not linked yet"
         return AccountStatus.LABELS.get(self.status, self.status)
 

@@ -14,7 +14,7 @@ from peewee import prefetch
 from portal.campaigns.roster import Roster, Sort, Span
 from portal.graph.days import day_end, day_start, meta_day
 from portal.insights import figures
-from portal.models import Media, MediaMetric, Story, StoryMetric
+from portal.models import AccountStatus, Creator, Media, MediaMetric, SocialAccount, Story, StoryMetric
 
 # Accounts a report page shows in full (table row, chart, reels, audience, stories); the totals and
 # the CSV cover them all. A campaign of hundreds would otherwise make one page of megabytes.
@@ -121,9 +121,20 @@ def every_row(link, now):
 
 
 def shown_story(link, story_id, now):
-    """Return the story with this id if the report link shows it (its account and days), else None."""
+    """Return the story with this id if the report link shows it (its account and days), else None.
+
+    One query, with the roster's own rule for who may be shown (a report page asks this per picture).
+    """
     roster = shared_roster(link, now)
-    ids = [row.account_id for row in roster.rows(Sort("creator"))]
-    return Story.get_or_none(
-        (Story.id == story_id) & Story.account.in_(ids) & _in_span(Story.posted_at, roster.span)
+    return (
+        Story.select()
+        .join(SocialAccount)
+        .join(Creator)
+        .where(
+            (Story.id == story_id)
+            & (SocialAccount.status == AccountStatus.LINKED)
+            & roster.wanted
+            & _in_span(Story.posted_at, roster.span)
+        )
+        .first()
     )

@@ -26,24 +26,26 @@ def _issue(form, **owner):
     return absolute_url("clients.report", report_token=token)
 
 
+def _new_report(show, owner, **link_owner):
+    """Make a report link from the form, or show the form's problems; show(owner) renders its page."""
+    form = ReportLinkForm()
+    if not form.validate_on_submit():
+        return show(owner, status=422, report_form=form)
+    return show(owner, new_report_url=_issue(form, **link_owner))
+
+
 @bp.post("/campaigns/<int:campaign_id>/reports")
 @login_required
 def campaign_report_new(campaign_id):
     campaign = get_object_or_404(Campaign, Campaign.id == campaign_id)
-    form = ReportLinkForm()
-    if not form.validate_on_submit():
-        return campaign_page(campaign, status=422, report_form=form)
-    return campaign_page(campaign, new_report_url=_issue(form, campaign=campaign))
+    return _new_report(campaign_page, campaign, campaign=campaign)
 
 
 @bp.post("/creators/<int:creator_id>/reports")
 @login_required
 def creator_report_new(creator_id):
     creator = get_object_or_404(Creator, Creator.id == creator_id)
-    form = ReportLinkForm()
-    if not form.validate_on_submit():
-        return profile_overview(creator, status=422, report_form=form)
-    return profile_overview(creator, new_report_url=_issue(form, creator=creator))
+    return _new_report(profile_overview, creator, creator=creator)
 
 
 @bp.post("/reports/<int:link_id>/revoke")
