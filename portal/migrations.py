@@ -15,7 +15,15 @@ from peewee import BooleanField, CharField, ForeignKeyField, IntegerField, Sqlit
 from playhouse.migrate import SchemaMigrator, migrate
 
 from portal.db import UTCDateTimeField
-from portal.models import CAMPAIGN_MODELS, COMPLIANCE_MODELS, INSIGHT_MODELS, MODELS, MetaGrant, SchemaVersion
+from portal.models import (
+    CAMPAIGN_MODELS,
+    COMPLIANCE_MODELS,
+    INSIGHT_MODELS,
+    MODELS,
+    MetaGrant,
+    SchemaVersion,
+    Staff,
+)
 
 log = logging.getLogger(__name__)
 
@@ -153,6 +161,25 @@ def _v9_campaigns(migrator):
     ]
 
 
+def _v10_invitation_funnel(migrator):
+    # Invitations that go out and come back: who invited a creator and when, the Link Accounts
+    # Page's first and last opening, weekly reminders (switchable per creator), links that expire.
+    invited_by = ForeignKeyField(Staff, null=True, field=Staff.id, on_delete="SET NULL")
+    return _missing_columns(
+        migrator,
+        "creator",
+        [
+            ("invited_at", UTCDateTimeField(null=True)),
+            ("invited_by_id", invited_by),
+            ("page_first_opened_at", UTCDateTimeField(null=True)),
+            ("page_last_opened_at", UTCDateTimeField(null=True)),
+            ("reminders_enabled", BooleanField(default=True)),
+            ("reminded_at", UTCDateTimeField(null=True)),
+            ("link_expires_at", UTCDateTimeField(null=True)),
+        ],
+    )
+
+
 # (version, step); version 1 is the first released schema.
 STEPS = [
     (2, _v2_reusable_links_and_session_versions),
@@ -163,6 +190,7 @@ STEPS = [
     (7, _v7_meta_as_it_is),
     (8, _v8_listed_by_staff),
     (9, _v9_campaigns),
+    (10, _v10_invitation_funnel),
 ]
 LATEST = STEPS[-1][0] if STEPS else 1
 

@@ -2,7 +2,7 @@
 
 import datetime
 
-from peewee import BooleanField, CharField, ForeignKeyField, IntegerField, Model, TextField
+from peewee import BooleanField, CharField, ForeignKeyField, IntegerField, Model, SqliteDatabase, TextField
 from playhouse.migrate import SchemaMigrator, migrate
 
 from portal import db, migrations
@@ -171,11 +171,38 @@ def test_version_9_adds_campaigns_to_a_database_that_had_none(app):
     SchemaVersion.delete().execute()
     SchemaVersion.create(version=8)
 
-    assert migrations.upgrade(database) == [9]
+    assert migrations.upgrade(database) == [version for version, _ in migrations.STEPS if version > 8]
     campaign = Campaign.create(name="Spring launch", client="Northwind")
     assert campaign.add_creators([creator.id, creator.id, 999]) == 1
     assert [m.creator_id for m in campaign.members] == [creator.id]
     assert Creator.get_by_id(creator.id).internal_only is False  # every creator may be shown, as before
+    assert migrations.upgrade(database) == []
+
+
+def test_version_10_starts_every_creator_of_before_at_not_invited_with_reminders_on(app):
+    database = db.database.obj
+    creator = Creator.create(name="Ava Chen", email="ava@example.com")
+    columns = [
+        "invited_at",
+        "invited_by_id",
+        "page_first_opened_at",
+        "page_last_opened_at",
+        "reminders_enabled",
+        "reminded_at",
+        "link_expires_at",
+    ]
+    migrator = SchemaMigrator.from_database(database)
+    # SQLite's DROP COLUMN refuses a foreign key column: peewee's legacy way copies the table.
+    legacy = {"legacy": True} if isinstance(database, SqliteDatabase) else {}
+    migrate(*[migrator.drop_column("creator", column, **legacy) for column in columns])
+    SchemaVersion.delete().execute()
+    SchemaVersion.create(version=9)
+
+    assert migrations.upgrade(database) == [10]
+    creator = Creator.get_by_id(creator.id)
+    assert (creator.name, creator.email) == ("Ava Chen", "ava@example.com")
+    assert creator.invited_at is None and creator.invited_by is None and creator.link_expires_at is None
+    assert creator.reminders_enabled is True
     assert migrations.upgrade(database) == []
 
 

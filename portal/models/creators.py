@@ -3,11 +3,12 @@
 import hashlib
 import secrets
 
-from peewee import BooleanField, CharField, fn, prefetch
+from peewee import BooleanField, CharField, ForeignKeyField, fn, prefetch
 
 from portal.crypto import EncryptedTextField
 from portal.db import UTCDateTimeField, utcnow
 from portal.models.base import BaseModel
+from portal.models.staff import Staff
 from portal.paging import Page
 
 
@@ -28,6 +29,16 @@ class Creator(BaseModel):
     link_created_at = UTCDateTimeField(null=True)
     # Staff's word that this creator's figures never go to a client: no report ever shows them.
     internal_only = BooleanField(default=False)
+    # The invitation funnel: who last sent the invitation and when, when the Link Accounts Page was
+    # first and last opened, and the reminders this creator gets (at most one a week, or none).
+    invited_at = UTCDateTimeField(null=True)
+    invited_by = ForeignKeyField(Staff, null=True, on_delete="SET NULL", backref="invited_creators")
+    page_first_opened_at = UTCDateTimeField(null=True)
+    page_last_opened_at = UTCDateTimeField(null=True)
+    reminders_enabled = BooleanField(default=True)
+    reminded_at = UTCDateTimeField(null=True)
+    # A link issued "valid for N days" stops opening the page after this; None: no expiry.
+    link_expires_at = UTCDateTimeField(null=True)
     created_at = UTCDateTimeField(default=utcnow)
     updated_at = UTCDateTimeField(default=utcnow)
 
