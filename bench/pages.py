@@ -28,7 +28,9 @@ from pathlib import Path
 import requests
 
 from bench import common, seed
+from portal.campaigns import recent
 from portal.db import database, is_sqlite, utcnow
+from portal.graph.days import meta_day
 from portal.models import AccountStatus, Campaign, CampaignCreator, Creator, ReportLink, SocialAccount, Staff
 from portal.sandbox import people
 
@@ -99,6 +101,8 @@ def seed_portal(app, creators, handles, linked):
             [c.id for c in Creator.select(Creator.id).order_by(Creator.id.desc()).limit(missing)]
         )
         _, report_token = ReportLink.issue("Bench client", "bench", utcnow(), days=90, campaign=campaign)
+        # What the scheduler's roll-up-figures job does within a minute of starting.
+        recent.rebuild(meta_day(utcnow()))
     return [
         Page("/healthz", "/healthz", staff=False),
         Page("creators list", "/creators"),

@@ -20,6 +20,7 @@ from portal.models import (
     COMPLIANCE_MODELS,
     INSIGHT_MODELS,
     MODELS,
+    ROLLUP_MODELS,
     MetaGrant,
     SchemaVersion,
     Staff,
@@ -180,6 +181,15 @@ def _v10_invitation_funnel(migrator):
     )
 
 
+def _v11_recent_figures(migrator):
+    # The overview's sums of the last 30 days, kept ahead of the pages: new tables, created from
+    # the current models (freeze a copy for this step if one of them changes later). They start
+    # empty; the scheduler fills them within a minute, and the roster computes until it has.
+    for model in ROLLUP_MODELS:
+        model.create_table()
+    return []
+
+
 # (version, step); version 1 is the first released schema.
 STEPS = [
     (2, _v2_reusable_links_and_session_versions),
@@ -191,6 +201,7 @@ STEPS = [
     (8, _v8_listed_by_staff),
     (9, _v9_campaigns),
     (10, _v10_invitation_funnel),
+    (11, _v11_recent_figures),
 ]
 LATEST = STEPS[-1][0] if STEPS else 1
 

@@ -499,3 +499,40 @@ def test_no_issued_token_is_readable_anywhere_after_a_full_journey(
     for where, text in places.items():
         leaked = [t[:12] + "…" for t in secrets if t in text]
         assert leaked == [], f"tokens readable in the {where}"
+
+
+def test_after_a_refresh_over_http_the_kept_recent_figures_equal_the_figures_added_up(sandbox_server):
+    """The overview reads sums kept by the refresh: they must be what adding up the figures gives."""
+    from portal.campaigns import recent
+    from portal.campaigns.roster import COLUMN_KEYS, Roster, Sort, Span
+    from portal.db import utcnow
+    from portal.graph.days import meta_day
+    from portal.models import RecentSpan
+    from portal.scheduler import jobs
+
+    connect_business(sandbox_server, "Ava Chen", "ava.creates", "Gabriela Good")
+    connect_business(sandbox_server, "Nina Brooks", "nina.bakes", "Manny Manager")
+    with sandbox_server.app.app_context():
+        recent.rebuild(meta_day(utcnow()))  # before any figure: the scheduler's first round
+    jobs.refresh_all(sandbox_server.app)
+
+    with sandbox_server.app.app_context():
+        now = utcnow()
+        span = Span.recent(meta_day(now))
+        kept = Roster(span, now)
+        assert kept.rolled_up
+        RecentSpan.delete().execute()  # without kept sums, the roster adds the stored figures up
+        fresh = Roster(span, now)
+        assert not fresh.rolled_up
+
+        def shown(roster, key):  # PostgreSQL adds up in numeric: compare as the page would
+            return [
+                (r.username, {k: None if v is None else round(float(v), 6) for k, v in r.figures.items()})
+                for r in roster.rows(Sort(key, True))
+            ]
+
+        for key in COLUMN_KEYS:
+            assert shown(kept, key) == shown(fresh, key)
+        figures = {r.username: r.figures for r in kept.rows(Sort())}
+        assert figures["ava.creates"]["views"] > 0 and figures["nina.bakes"]["reach"] > 0
+        assert figures["ava.creates"]["reels_views"] > 0 and figures["ava.creates"]["stories"] > 0

@@ -198,7 +198,7 @@ def test_version_10_starts_every_creator_of_before_at_not_invited_with_reminders
     SchemaVersion.delete().execute()
     SchemaVersion.create(version=9)
 
-    assert migrations.upgrade(database) == [10]
+    assert migrations.upgrade(database) == [version for version, _ in migrations.STEPS if version > 9]
     creator = Creator.get_by_id(creator.id)
     assert (creator.name, creator.email) == ("Ava Chen", "ava@example.com")
     assert creator.invited_at is None and creator.invited_by is None and creator.link_expires_at is None

@@ -26,6 +26,8 @@ from portal.models import (
     MediaMetric,
     MetaGrant,
     ProfileSnapshot,
+    RecentFigures,
+    RecentSpan,
     SocialAccount,
     Story,
 )
@@ -244,6 +246,83 @@ def _stories(span, accounts):
     )
 
 
+def computed_figures(span, accounts):
+    """The figure columns added up from the stored figures of these accounts (a query of ids or a list).
+
+    Return {column key: expression} and a function that adds the joins they need to a query that
+    has SocialAccount in it. RecentFigures is filled with these very expressions.
+    """
+    daily = _daily_sums(span, accounts)
+    readings = _follower_readings(span, accounts)
+    reels = _reels(span, accounts)
+    stories = _stories(span, accounts)
+    first_reading, last_reading = (
+        ProfileSnapshot.alias("first_reading"),
+        ProfileSnapshot.alias("last_reading"),
+    )
+    changed = readings.c.first_day < readings.c.last_day  # one reading is no change to speak of
+    figures = {
+        "followers": last_reading.followers_count,
+        "followers_change": Case(
+            None, [(changed, last_reading.followers_count - first_reading.followers_count)], None
+        ),
+        "views": daily.c.views,
+        "reach": daily.c.reach,
+        "accounts_engaged": daily.c.accounts_engaged,
+        "interactions": daily.c.interactions,
+        "engagement_rate": _rate(daily.c.interactions, daily.c.reach),
+        "reels_views": reels.c.reels_views,
+        "reels_watch": reels.c.reels_watch,
+        "stories": stories.c.stories,
+    }
+
+    def join(query):
+        return (
+            query.join(daily, JOIN.LEFT_OUTER, on=(daily.c.account_id == SocialAccount.id))
+            .join(readings, JOIN.LEFT_OUTER, on=(readings.c.account_id == SocialAccount.id))
+            .join(
+                last_reading,
+                JOIN.LEFT_OUTER,
+                on=(last_reading.account == SocialAccount.id)
+                & (last_reading.taken_on == readings.c.last_day),
+            )
+            .join(
+                first_reading,
+                JOIN.LEFT_OUTER,
+                on=(first_reading.account == SocialAccount.id)
+                & (first_reading.taken_on == readings.c.first_day),
+            )
+            .join(reels, JOIN.LEFT_OUTER, on=(reels.c.account_id == SocialAccount.id))
+            .join(stories, JOIN.LEFT_OUTER, on=(stories.c.account_id == SocialAccount.id))
+        )
+
+    return figures, join
+
+
+def rolled_up_figures():
+    """The same figure columns read from RecentFigures (portal/campaigns/recent.py), and their join."""
+    recent = RecentFigures
+    figures = {key: getattr(recent, key) for key in COLUMN_KEYS[3:] if key != "engagement_rate"}
+    figures["engagement_rate"] = _rate(recent.interactions, recent.reach)
+
+    def join(query):
+        return query.join(recent, JOIN.LEFT_OUTER, on=(recent.account == SocialAccount.id))
+
+    return figures, join
+
+
+def rolled_up_span():
+    """The Span RecentFigures covers, or None before they were first built."""
+    row = RecentSpan.select().order_by(RecentSpan.id.desc()).first()
+    return Span(row.first_day, row.last_day) if row else None
+
+
+def _rate(interactions, reach):
+    # 100.0 on the left: on a field's right, peewee would convert it as the field's own value (an
+    # integer for RecentFigures), and the database would divide in integers.
+    return 100.0 * interactions / fn.NULLIF(reach, 0)
+
+
 class Roster:
     """The roster of some creators (all, a campaign's or one) over a span, filtered; pages and totals.
 
@@ -267,59 +346,28 @@ class Roster:
         self.wanted = wanted
         self.creators = Creator.select(Creator.id).where(wanted)
         self.status = status if status in FILTERS else "all"
+        self.rolled_up = span == rolled_up_span()
         self._build()
 
     def _build(self):
-        accounts = _accounts_of(self.creators)
-        daily = _daily_sums(self.span, accounts)
-        readings = _follower_readings(self.span, accounts)
-        reels = _reels(self.span, accounts)
-        stories = _stories(self.span, accounts)
-        first_reading, last_reading = (
-            ProfileSnapshot.alias("first_reading"),
-            ProfileSnapshot.alias("last_reading"),
-        )
-        changed = readings.c.first_day < readings.c.last_day  # one reading is no change to speak of
+        if self.rolled_up:
+            figures, join = rolled_up_figures()
+        else:
+            figures, join = computed_figures(self.span, _accounts_of(self.creators))
+        self._figures, self._join = figures, join
         self.expressions = {
             "creator": fn.LOWER(Creator.name),
             "account": SocialAccount.username,
             "status": SocialAccount.status,
-            "followers": last_reading.followers_count,
-            "followers_change": Case(
-                None, [(changed, last_reading.followers_count - first_reading.followers_count)], None
-            ),
-            "views": daily.c.views,
-            "reach": daily.c.reach,
-            "accounts_engaged": daily.c.accounts_engaged,
-            "interactions": daily.c.interactions,
-            "engagement_rate": daily.c.interactions * 100.0 / fn.NULLIF(daily.c.reach, 0),
-            "reels_views": reels.c.reels_views,
-            "reels_watch": reels.c.reels_watch,
-            "stories": stories.c.stories,
+            **figures,
         }
         account = (SocialAccount.creator == Creator.id) & self._account_filter()
-        self.joined = (
+        joined = (
             Creator.select()
             .join(SocialAccount, JOIN.LEFT_OUTER, on=account)
             .join(MetaGrant, JOIN.LEFT_OUTER, on=(SocialAccount.grant == MetaGrant.id))
-            .join(daily, JOIN.LEFT_OUTER, on=(daily.c.account_id == SocialAccount.id))
-            .join(readings, JOIN.LEFT_OUTER, on=(readings.c.account_id == SocialAccount.id))
-            .join(
-                last_reading,
-                JOIN.LEFT_OUTER,
-                on=(last_reading.account == SocialAccount.id)
-                & (last_reading.taken_on == readings.c.last_day),
-            )
-            .join(
-                first_reading,
-                JOIN.LEFT_OUTER,
-                on=(first_reading.account == SocialAccount.id)
-                & (first_reading.taken_on == readings.c.first_day),
-            )
-            .join(reels, JOIN.LEFT_OUTER, on=(reels.c.account_id == SocialAccount.id))
-            .join(stories, JOIN.LEFT_OUTER, on=(stories.c.account_id == SocialAccount.id))
-            .where(self.wanted & self._row_filter())
         )
+        self.joined = join(joined).where(self.wanted & self._row_filter())
 
     def _account_filter(self):
         """Which of a creator's accounts get a row, as a condition on the account's own columns."""
@@ -382,18 +430,42 @@ class Roster:
         return totals
 
     def _summary(self):
-        inner = self._selection().alias("roster")
-        figures = [key for key in COLUMN_KEYS[3:] if key != "engagement_rate"]
-        sums = [
-            (fn.AVG if key == "reels_watch" else fn.SUM)(getattr(inner.c, key)).alias(key) for key in figures
-        ]
-        query = Creator.select(fn.COUNT(1).alias("rows"), *sums).from_(inner)
+        """Count and add up the rows without building them: one query.
+
+        The rows with an account are the wanted creators' accounts that pass the filter; a creator
+        shown without one ("all", "not linked yet") is a row with no figures. Summing the accounts
+        on their own spares joining every creator to every account's figures (17 ms of the
+        overview's 23 at 10,000 creators).
+        """
+        keys = [key for key in COLUMN_KEYS[3:] if key != "engagement_rate"]
+        sums = [(fn.AVG if key == "reels_watch" else fn.SUM)(self._figures[key]).alias(key) for key in keys]
+        accounts = self._account_filter()
+        if self.wanted is not True:  # everyone: no need to look each account's creator up
+            accounts &= SocialAccount.creator.in_(self.creators)
+        counted = SocialAccount.select(fn.COUNT(SocialAccount.id)).where(accounts)
+        columns = [counted.alias("accounts"), *sums]
+        if self.status in ("all", "not_linked"):
+            no_account = Creator.id.not_in(SocialAccount.select(SocialAccount.creator))
+            bare = Creator.select(fn.COUNT(Creator.id)).where(self.wanted & no_account)
+            columns.append(bare.alias("bare"))
+        query = self._summed(columns).where(accounts)
         totals = query.dicts().get()
+        totals["rows"] = totals.pop("accounts") + (totals.pop("bare", 0) or 0)
         interactions, reach = totals.get("interactions"), totals.get("reach")
         # PostgreSQL adds up as numeric (Decimal), SQLite as integers: a rate is a float either way.
         rate = float(interactions) * 100 / float(reach) if interactions is not None and reach else None
         totals["engagement_rate"] = rate
         return totals
+
+    def _summed(self, columns):
+        """A query of these columns over accounts joined to their figures, to add them up."""
+        if not self.rolled_up or self.wanted is not True:  # some creators: start from their accounts
+            return self._join(SocialAccount.select(*columns))
+        # Everyone's: only accounts with figures add to the sums, so start from them. SQLite would
+        # rather scan every account and look its figures up (5 ms at 30,000); its CROSS JOIN keeps
+        # the order written (PostgreSQL plans it as any join, from its statistics).
+        joined = RecentFigures.select(*columns).join(SocialAccount, JOIN.CROSS)
+        return joined.where(RecentFigures.account == SocialAccount.id)
 
     def _row(self, values):
         fixed = {

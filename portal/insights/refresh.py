@@ -18,9 +18,11 @@ import logging
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
+from portal.campaigns import recent
 from portal.db import database, is_sqlite, utcnow
 from portal.graph import GraphError
 from portal.graph.batch import BatchRunner, Throttled, wait_until
+from portal.graph.days import meta_day
 from portal.insights import rows
 from portal.insights.plan import (
     FEED_METRICS,  # noqa: F401  (re-exported: the tests and the bench plan with them)
@@ -261,6 +263,8 @@ def _write_chunk(batch, tokens, answers, waiting, now, summary, archive, mode):
             summary.failed[account.username] = "An unexpected error; it has been logged."
         if until:  # answered, but at 90% of its own limit: its figures are in, its next refresh waits
             _wait_alone(account, until, summary)
+    # The overview's sums of these accounts, once per chunk rather than in each account's transaction.
+    recent.update([account.id for account in batch if account.id in tokens], meta_day(now))
 
 
 def refresh_account(client, account, **kwargs):

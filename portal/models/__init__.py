@@ -5,7 +5,15 @@ Queries are named methods on the models, so views and services never write SQL o
 
 from portal.models.accounts import AccountStatus, DuplicateHandle, MetaGrant, SocialAccount
 from portal.models.base import BaseModel, SchemaVersion
-from portal.models.campaigns import CAMPAIGN_MODELS, Campaign, CampaignCreator, ReportLink
+from portal.models.campaigns import (
+    CAMPAIGN_MODELS,
+    ROLLUP_MODELS,
+    Campaign,
+    CampaignCreator,
+    RecentFigures,
+    RecentSpan,
+    ReportLink,
+)
 from portal.models.compliance import COMPLIANCE_MODELS, DeletionRequest, LedgerEntry
 from portal.models.creators import Creator, hash_link_token
 from portal.models.insights import (
@@ -30,6 +38,7 @@ MODELS = [
     *INSIGHT_MODELS,
     *COMPLIANCE_MODELS,
     *CAMPAIGN_MODELS,
+    *ROLLUP_MODELS,
 ]
 
 __all__ = [
@@ -37,6 +46,9 @@ __all__ = [
     "COMPLIANCE_MODELS",
     "INSIGHT_MODELS",
     "MODELS",
+    "ROLLUP_MODELS",
+    "RecentFigures",
+    "RecentSpan",
     "AccountMetric",
     "AccountStatus",
     "AudienceSnapshot",

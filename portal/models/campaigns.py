@@ -3,9 +3,10 @@
 import datetime
 import secrets
 
-from peewee import JOIN, CharField, DateField, ForeignKeyField, IntegerField, fn
+from peewee import JOIN, BigIntegerField, CharField, DateField, DoubleField, ForeignKeyField, IntegerField, fn
 
 from portal.db import UTCDateTimeField, utcnow
+from portal.models.accounts import SocialAccount
 from portal.models.base import BaseModel
 from portal.models.creators import Creator, hash_link_token
 
@@ -141,3 +142,41 @@ class ReportLink(BaseModel):
 
 
 CAMPAIGN_MODELS = [Campaign, CampaignCreator, ReportLink]
+
+
+class RecentFigures(BaseModel):
+    """An account's roster figures over the recent span (the last 30 Meta days), added up ahead.
+
+    The overview, and every campaign or report without dates of its own, would otherwise add up
+    30 days of every account on each view. portal/campaigns/recent.py keeps these rows: the refresh
+    rewrites an account's row with its figures, and the scheduler rebuilds them all when the Meta
+    day turns. They hold only what the roster would compute from the stored figures.
+    """
+
+    account = ForeignKeyField(SocialAccount, primary_key=True, on_delete="CASCADE", backref="recent_figures")
+    followers = BigIntegerField(null=True)
+    followers_change = BigIntegerField(null=True)
+    views = BigIntegerField(null=True)
+    reach = BigIntegerField(null=True)
+    accounts_engaged = BigIntegerField(null=True)
+    interactions = BigIntegerField(null=True)
+    reels_views = BigIntegerField(null=True)
+    reels_watch = DoubleField(null=True)
+    stories = IntegerField(null=True)
+
+    class Meta:
+        table_name = "recent_figures"
+
+
+class RecentSpan(BaseModel):
+    """The one span RecentFigures covers (a single row): the roster uses them only for that span."""
+
+    first_day = DateField()
+    last_day = DateField()
+    built_at = UTCDateTimeField(default=utcnow)
+
+    class Meta:
+        table_name = "recent_span"
+
+
+ROLLUP_MODELS = [RecentFigures, RecentSpan]

@@ -5,6 +5,7 @@ from peewee import BigIntegerField, BooleanField, CharField, DateField, ForeignK
 from portal.db import UTCDateTimeField, utcnow
 from portal.models.accounts import SocialAccount
 from portal.models.base import BaseModel
+from portal.models.campaigns import RecentFigures
 
 
 class ProfileSnapshot(BaseModel):
@@ -133,6 +134,7 @@ def delete_figures(account):
     StoryMetric.delete().where(StoryMetric.story.in_(stories)).execute()
     for model in (Media, Story, ProfileSnapshot, AccountMetric, AudienceSnapshot):
         model.delete().where(model.account == account).execute()
+    RecentFigures.delete().where(RecentFigures.account == account).execute()  # the overview's sums
     return files
 
 

@@ -7,10 +7,12 @@ worker threads, and peewee's connections are per thread.
 import datetime
 import logging
 
+from portal.campaigns import recent
 from portal.compliance import retention
 from portal.connections import grant_check
 from portal.db import database, utcnow
 from portal.graph import facebook_graph
+from portal.graph.days import meta_day
 from portal.insights import refresh
 from portal.models import SocialAccount
 
@@ -47,6 +49,14 @@ def capture_stories(app, now=None):
     summary = _refresh(app, SocialAccount.refreshable(now).order_by(SocialAccount.id), now, refresh.STORIES)
     log.info("Story capture: %s", summary.line())
     return summary
+
+
+def roll_up_figures(app, now=None):
+    """Rebuild the recent span's figures (the overview's) when the Meta day has turned."""
+    now = now or utcnow()
+    with database.connection_context():
+        if recent.keep_current(meta_day(now)):
+            log.info("Recent figures rebuilt for the Meta day %s", meta_day(now))
 
 
 def check_grants(app, now=None):
