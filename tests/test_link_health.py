@@ -210,6 +210,16 @@ def test_creators_page_lists_accounts_losing_data_access_with_the_creators_link(
     assert "Losing data access soon" not in swap
 
 
+def test_an_expired_link_is_not_offered_to_send_again(admin_client, creator):
+    linked(creator, "ava.creates", data_access_expires_at=utcnow() + days(5))
+    Creator.update(link_expires_at=utcnow() - days(1)).where(Creator.id == creator.id).execute()
+    html = admin_client.get("/creators").get_data(as_text=True)
+    panel = html[html.index('id="losing-access"') :]
+    panel = panel[: panel.index("</section>")]
+    assert creator.raw_link_token not in html
+    assert "Issue a new link</a> (the current one has expired or can’t be shown)" in panel
+
+
 def test_no_panel_when_no_account_is_losing_access(admin_client, creator):
     linked(creator, "ava.creates", data_access_expires_at=utcnow() + days(15))
     assert "Losing data access soon" not in admin_client.get("/creators").get_data(as_text=True)

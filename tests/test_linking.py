@@ -1,6 +1,7 @@
+import datetime
 import re
 
-from portal.models import Creator
+from portal.models import Creator, LedgerEntry, SocialAccount
 
 
 def test_link_page_shows_requirements_permissions_and_accounts(client, creator):
@@ -79,3 +80,66 @@ def test_link_page_states_the_retention_policy(make_app, creator):
     )
     assert "The access you gave is deleted at once" in page
     assert "kept for 45 days" in page and "deletes them at once" in page
+
+
+def expire_link(creator, hours_ago=1):
+    moment = datetime.datetime.now(datetime.UTC) - datetime.timedelta(hours=hours_ago)
+    Creator.update(link_expires_at=moment).where(Creator.id == creator.id).execute()
+
+
+def test_an_expired_link_gets_a_friendly_410_that_says_nothing_of_the_creator(client, creator):
+    SocialAccount.add_handle(creator, "ava.cooks")
+    expire_link(creator)
+    response = client.get(f"/link/{creator.raw_link_token}")
+    page = response.get_data(as_text=True)
+    assert response.status_code == 410
+    assert "This link has expired" in page and "Please ask Acme Talent for a new link." in page
+    for secret in ("Ava", "Chen", "ava.creates", "ava.cooks", "ava@creators.test"):
+        assert secret not in page, secret
+    assert response.headers["Cache-Control"] == "no-store"
+    assert response.headers["X-Robots-Tag"] == "noindex, nofollow"
+    # Another creator's expired link gets the very same page: it names no one.
+    other = Creator.create(name="Bo Lindqvist", email="bo@creators.test")
+    token = other.issue_link_token()
+    expire_link(other, hours_ago=500)
+    assert client.get(f"/link/{token}").get_data() == response.get_data()
+
+
+def test_an_expired_link_opens_no_link_session_and_notes_no_opening(client, creator):
+    expire_link(creator)
+    assert client.get(f"/link/{creator.raw_link_token}").status_code == 410
+    assert client.get("/link/add").status_code == 400  # no link session: "open your link again"
+    stored = Creator.get_by_id(creator.id)
+    assert stored.page_first_opened_at is None and stored.page_last_opened_at is None
+
+
+def test_a_link_that_has_not_expired_yet_opens_the_page(client, creator):
+    in_an_hour = datetime.datetime.now(datetime.UTC) + datetime.timedelta(hours=1)
+    Creator.update(link_expires_at=in_an_hour).where(Creator.id == creator.id).execute()
+    response = client.get(f"/link/{creator.raw_link_token}")
+    assert response.status_code == 200 and "Link Instagram accounts for Ava Chen" in response.get_data(
+        as_text=True
+    )
+
+
+def test_opening_the_page_notes_the_first_and_last_opening_and_the_ledger_the_first(client, creator):
+    before = datetime.datetime.now(datetime.UTC)
+    assert client.get(f"/link/{creator.raw_link_token}").status_code == 200
+    first = Creator.get_by_id(creator.id).page_first_opened_at
+    assert first >= before
+    an_hour_ago = first - datetime.timedelta(hours=1)
+    Creator.update(page_first_opened_at=an_hour_ago, page_last_opened_at=an_hour_ago).where(
+        Creator.id == creator.id
+    ).execute()
+    assert client.get(f"/link/{creator.raw_link_token}").status_code == 200
+    stored = Creator.get_by_id(creator.id)
+    assert stored.page_first_opened_at == an_hour_ago and stored.page_last_opened_at >= first
+    opened = LedgerEntry.select().where(LedgerEntry.action == "page_opened")
+    assert [(e.creator_id, e.actor) for e in opened] == [(creator.id, "link page")]
+
+
+def test_staff_checking_the_link_do_not_count_as_the_page_being_opened(admin_client, creator):
+    assert admin_client.get(f"/link/{creator.raw_link_token}").status_code == 200
+    stored = Creator.get_by_id(creator.id)
+    assert stored.page_first_opened_at is None and stored.page_last_opened_at is None
+    assert LedgerEntry.select().where(LedgerEntry.action == "page_opened").count() == 0

@@ -1,5 +1,6 @@
 """Facebook Login and Instagram Login from a Link Accounts Page, through the browser's eyes."""
 
+import datetime
 import hashlib
 import hmac
 import logging
@@ -704,3 +705,23 @@ def test_a_callback_with_this_browsers_state_and_no_code_explains_and_links_noth
     only_the_failure_noted(before, db_rows(), LinkProblem.FACEBOOK_ERROR)
     # The state is used up: the same answer again is refused as a replay.
     assert link_browser.get(f"/link/{provider}/callback", query_string={"state": state}).status_code == 400
+
+
+def test_a_link_that_expires_during_a_login_stops_its_callback_and_every_link_action(
+    link_browser, creator, csrf
+):
+    state = state_of(link_browser, "/link/add")
+    an_hour_ago = datetime.datetime.now(datetime.UTC) - datetime.timedelta(hours=1)
+    Creator.update(link_expires_at=an_hour_ago).where(Creator.id == creator.id).execute()
+
+    response = come_back(link_browser, "facebook", state)  # no Meta answer is mocked: none is asked
+    assert response.status_code == 410
+    assert "This link has expired" in response.get_data(as_text=True)
+    assert MetaGrant.select().count() == 0
+    assert LedgerEntry.select().where(LedgerEntry.action == "link_failed").count() == 0
+    for path in ("/link/add", "/link/verify", connect_path(ava(creator)), "/link/back"):
+        assert link_browser.get(path).status_code == 410, path
+    unlink = f"/link/accounts/{ava(creator).id}/unlink"
+    token = csrf(link_browser, "/login")
+    assert link_browser.post(unlink, data={"csrf_token": token}).status_code == 410
+    assert ava(creator).status == AccountStatus.UNLINKED

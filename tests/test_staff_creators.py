@@ -1,7 +1,9 @@
+import datetime
 import re
 
 import pytest
 
+from portal.db import utcnow
 from portal.models import AccountStatus, Creator, LedgerEntry, SocialAccount
 
 HX = {"HX-Request": "true"}
@@ -231,3 +233,163 @@ def test_issuing_a_new_link_replaces_the_old_one_at_once(admin_client, creator):
     assert "old link no longer works" in body and new in body and old not in body
     assert admin_client.get(f"/link/{old}").status_code == 404
     assert admin_client.get(f"/link/{new}").status_code == 200
+
+
+def funnel_of(page):
+    """Return {stage label: count} as the creators list's funnel shows them."""
+    nav = re.search(r'<nav class="funnel".*?</nav>', page, re.S).group(0)
+    found = re.findall(r'>([^<>]+?) <span class="count">(\d+)</span></a>', nav)
+    return {label.strip(): int(count) for label, count in found}
+
+
+def names_listed(page):
+    return re.findall(r'<td><a href="/creators/\d+">([^<]+)</a></td>', page)
+
+
+def test_creator_list_counts_each_stage_and_filters_by_one(admin_client, creator):
+    Creator.create(name="Ines Invited", invited_at=utcnow())
+    Creator.create(name="Otto Opened", page_first_opened_at=utcnow())
+    broken = Creator.create(name="Bea Broken")
+    SocialAccount.create(creator=broken, username="bea", status=AccountStatus.LINK_BROKEN)
+    page = admin_client.get("/creators").get_data(as_text=True)
+    assert funnel_of(page) == {
+        "All": 4,
+        "Not invited": 1,
+        "Invited": 1,
+        "Page opened": 1,
+        "Linked or verified": 0,
+        "Access ending": 0,
+        "Link broken": 1,
+    }
+    assert re.search(
+        r"Ava Chen</a></td>.*?<span class=\"badge badge-not_invited\">Not invited</span>", page, re.S
+    )
+
+    invited = admin_client.get("/creators?stage=invited", headers=HX).get_data(as_text=True)
+    assert names_listed(invited) == ["Ines Invited"]
+    assert re.search(r'aria-current="true">Invited <span', invited) and "1 creator ·" in invited
+    assert 'name="stage" value="invited"' in invited  # the search box keeps the stage
+    assert names_listed(admin_client.get("/creators?stage=link_broken").get_data(as_text=True)) == [
+        "Bea Broken"
+    ]
+    empty = admin_client.get("/creators?stage=linked").get_data(as_text=True)
+    assert names_listed(empty) == [] and "No creator is at the stage “Linked or verified”." in empty
+    # An unknown stage is no filter at all.
+    assert len(names_listed(admin_client.get("/creators?stage=nonsense").get_data(as_text=True))) == 4
+
+
+def test_creator_list_stage_and_search_combine_and_the_pager_keeps_both(admin_client):
+    for index in range(45):
+        Creator.create(name=f"Creator {index:02d}", invited_at=utcnow() if index % 2 else None)
+    Creator.create(name="Somebody Else", invited_at=utcnow())
+    page = admin_client.get("/creators?q=creator&stage=invited").get_data(as_text=True)
+    assert funnel_of(page)["Invited"] == 22 and funnel_of(page)["All"] == 45
+    assert names_listed(page)[:2] == ["Creator 01", "Creator 03"] and "Somebody Else" not in page
+    assert 'href="/creators?q=creator&amp;stage=not_invited"' in page
+    assert 'href="/creators?q=creator&amp;stage=invited&amp;page=2" rel="next"' in page
+    second = admin_client.get("/creators?q=creator&stage=invited&page=2").get_data(as_text=True)
+    assert names_listed(second) == ["Creator 41", "Creator 43"]
+
+
+def test_profile_overview_shows_the_stage_and_its_dates(admin_client, creator, admin):
+    moment = datetime.datetime(2026, 11, 20, 9, 30, tzinfo=datetime.UTC)
+    Creator.update(
+        invited_at=moment, invited_by=admin, page_first_opened_at=moment + datetime.timedelta(days=1)
+    ).where(Creator.id == creator.id).execute()
+    page = admin_client.get(f"/creators/{creator.id}").get_data(as_text=True)
+    progress = re.search(r'<dd id="funnel-progress">(.*?)</dd>', page, re.S).group(1)
+    assert '<span class="badge badge-opened">Page opened</span>' in progress
+    assert "Invited: <time" in progress and "20 Nov 2026, 09:30 UTC</time> by admin@example.com" in progress
+    assert "first opened: <time" in progress and "21 Nov 2026, 09:30 UTC" in progress
+
+
+def test_mark_as_invited_records_who_and_when_on_the_panel_and_in_the_ledger(admin_client, creator, admin):
+    before = utcnow()
+    panel = admin_client.get(f"/creators/{creator.id}/link-accounts").get_data(as_text=True)
+    assert "Not recorded as invited yet." in panel and ">Mark as invited</button>" in panel
+    response = post(admin_client, f"/creators/{creator.id}/invited", htmx=True)
+    body = response.get_data(as_text=True)
+    assert response.status_code == 200 and body.lstrip().startswith(
+        '<section class="panel" id="link-accounts"'
+    )
+    assert "Ava Chen is marked as invited." in body and "by admin@example.com." in body
+    assert ">Mark as invited again</button>" in body
+    stored = Creator.get_by_id(creator.id)
+    assert stored.invited_at >= before and stored.invited_by_id == admin.id
+    entry = LedgerEntry.get(LedgerEntry.action == "invitation_sent")
+    assert (entry.actor, entry.creator_id) == ("staff:admin@example.com", creator.id)
+    ledger = admin_client.get("/audit?action=invitation_sent").get_data(as_text=True)
+    assert "Invitation sent" in ledger and "marked by staff, who sent it themselves" in ledger
+
+
+def test_mark_as_invited_without_the_csrf_token_changes_nothing(admin_client, creator, db_rows):
+    before = db_rows()
+    response = admin_client.post(f"/creators/{creator.id}/invited", headers=HX)
+    assert response.status_code == 400 and "This form has expired" in response.get_data(as_text=True)
+    assert db_rows() == before
+
+
+def test_an_expired_link_cannot_be_marked_as_sent(admin_client, creator, db_rows):
+    Creator.update(link_expires_at=utcnow() - datetime.timedelta(days=1)).where(
+        Creator.id == creator.id
+    ).execute()
+    before = db_rows()
+    response = post(admin_client, f"/creators/{creator.id}/invited", htmx=True)
+    assert response.status_code == 409 and "Issue a new link first" in response.get_data(as_text=True)
+    assert db_rows() == before
+
+
+def test_issuing_a_link_valid_for_some_days_shows_when_it_expires(admin_client, creator):
+    before = utcnow()
+    response = post(admin_client, f"/creators/{creator.id}/link-token", {"valid_for_days": "7"}, htmx=True)
+    body = response.get_data(as_text=True)
+    stored = Creator.get_by_id(creator.id)
+    assert response.status_code == 200 and stored.link_token != creator.raw_link_token
+    assert (
+        before + datetime.timedelta(days=7) <= stored.link_expires_at <= utcnow() + datetime.timedelta(days=7)
+    )
+    shown = stored.link_expires_at.strftime("%d %b %Y, %H:%M UTC")
+    assert f"The new one works until {shown}." in body and "This link works until" in body
+    entry = LedgerEntry.get(LedgerEntry.action == "link_rotated")
+    assert entry.detail_items == {"expires": shown}
+
+    post(admin_client, f"/creators/{creator.id}/link-token", {"valid_for_days": ""}, htmx=True)
+    assert Creator.get_by_id(creator.id).link_expires_at is None
+    assert "This link does not expire." in admin_client.get(f"/creators/{creator.id}/link-accounts").get_data(
+        as_text=True
+    )
+
+
+@pytest.mark.parametrize(
+    "typed",
+    [
+        "0",
+        "366",
+        "-1",
+        "1.5",
+        "7 days",
+        "abc",
+        "١٢",
+        "9999999999",
+        pytest.param("9" * 5000, id="5000-digits"),
+    ],
+)
+@pytest.mark.parametrize("htmx", [True, False])
+def test_a_bad_valid_for_is_explained_and_changes_nothing(admin_client, creator, db_rows, typed, htmx):
+    before = db_rows()
+    response = post(admin_client, f"/creators/{creator.id}/link-token", {"valid_for_days": typed}, htmx=htmx)
+    body = response.get_data(as_text=True)
+    assert response.status_code == 422
+    assert "Enter a whole number of days from 1 to 365, or leave it empty for no expiry." in body
+    assert 'aria-invalid="true"' in body
+    assert db_rows() == before
+
+
+def test_the_panel_says_an_expired_link_has_expired_and_offers_no_copy_of_it(admin_client, creator):
+    Creator.update(link_expires_at=utcnow() - datetime.timedelta(days=1)).where(
+        Creator.id == creator.id
+    ).execute()
+    page = admin_client.get(f"/creators/{creator.id}/link-accounts").get_data(as_text=True)
+    assert "This link expired on" in page and "it no longer opens the page" in page
+    assert creator.raw_link_token not in page and "Copy invitation" not in page
+    assert "Issue a new link" in page

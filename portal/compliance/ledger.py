@@ -17,6 +17,8 @@ PER_PAGE = 50
 ACTIONS = {
     "invited": "Creator invited",
     "link_rotated": "New link issued",
+    "invitation_sent": "Invitation sent",
+    "page_opened": "Link Accounts Page first opened",
     "linked": "Account linked",
     "verified": "Account verified",
     "link_failed": "Linking failed",
@@ -145,7 +147,14 @@ DESCRIBERS = {
     "account_added": lambda d: f"@{d.get('username')} was added to the creator's list",
     "account_removed": lambda d: f"@{d.get('username')} was taken off the creator's list",
     "handle_moved": _handle_moved,
-    "link_rotated": lambda d: "the previous link stopped working",
+    "link_rotated": lambda d: (
+        "the previous link stopped working"
+        + (f"; the new one works until {d['expires']}" if d.get("expires") else "")
+    ),
+    "invitation_sent": lambda d: (
+        "marked by staff, who sent it themselves" if d.get("how") == "by hand" else d.get("how") or ""
+    ),
+    "page_opened": lambda d: "for the first time; later openings are not listed",
     "retention_purge": lambda d: f"{d.get('files', 0)} archived story files removed",
     "staff_created": _staff_created,
     "invitation_edited": lambda d: f"subject “{d.get('subject')}”" if d.get("subject") else "",

@@ -2,17 +2,20 @@
 
 Opening /link/<token> records the creator and the token's digest in the session.
 Every later action re-checks that digest against the creator's current link, so
-issuing a new link ends old link sessions at once. No Meta token is ever kept here.
+issuing a new link ends old link sessions at once, and a link that expires ends its sessions
+when it does. No Meta token is ever kept here.
 """
 
 from flask import abort, session
 
+from portal.db import utcnow
 from portal.models import Creator
 
 LINK_KEY = "link"
 INTENT_KEY = "link_intent"
 RESULT_KEY = "link_result"
 LINK_SESSION_LOST = "link-session-lost"  # the error page explains: open the link again
+LINK_EXPIRED = "link-expired"  # the error page explains: ask the agency for a new link
 
 
 def open_link_session(creator):
@@ -32,10 +35,15 @@ def link_creator():
 
 
 def require_link_creator():
-    """Return the link session's creator, or stop with a page that says to open the link again."""
+    """Return the link session's creator, or stop with a page that says what to do instead.
+
+    No session (or a replaced link): open the link again. An expired link: ask for a new one.
+    """
     creator = link_creator()
     if creator is None:
         abort(400, description=LINK_SESSION_LOST)
+    if creator.link_expired(utcnow()):
+        abort(410, description=LINK_EXPIRED)
     return creator
 
 

@@ -1,16 +1,25 @@
 """The Link Accounts Page, choosing accounts after a login, and unlinking."""
 
 from flask import abort, current_app, render_template, request
+from flask_login import current_user
 from playhouse.flask_utils import get_object_or_404
 
+from portal.connections.funnel import record_page_opening
 from portal.connections.linking import link_chosen, stored_candidates, unlink
 from portal.connections.ownership import held_elsewhere, linking_problems
+from portal.db import utcnow
 from portal.extensions import limiter
 from portal.graph import facebook_graph
 from portal.graph.oauth import SCOPE_LABELS, SCOPE_REASONS, facebook_scopes
 from portal.linking import bp
 from portal.linking.login import back_to_link_page
-from portal.linking.session import open_link_session, put_result, require_link_creator, take_result
+from portal.linking.session import (
+    LINK_EXPIRED,
+    open_link_session,
+    put_result,
+    require_link_creator,
+    take_result,
+)
 from portal.models import Creator, MetaGrant, SocialAccount
 
 FACEBOOK_HELP_CONVERT_URL = "https://www.facebook.com/help/instagram/502981923235522"
@@ -40,6 +49,11 @@ def _link_page_limit():
 def link_page(token):
     # Unknown and replaced links fall through to the same plain 404 page.
     creator = Creator.by_link_token(token) or abort(404)
+    now = utcnow()
+    if creator.link_expired(now):
+        abort(410, description=LINK_EXPIRED)
+    if not current_user.is_authenticated:  # staff checking the link are not the creator coming
+        record_page_opening(creator, now)
     open_link_session(creator)
     accounts = list(creator.accounts())
     return render_template(

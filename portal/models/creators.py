@@ -45,14 +45,22 @@ class Creator(BaseModel):
     class Meta:
         table_name = "creator"
 
-    def issue_link_token(self):
-        """Give this creator a new link token, replacing any old one, and return it."""
+    def issue_link_token(self, valid_for=None):
+        """Give this creator a new link token, replacing any old one, and return it.
+
+        valid_for (a timedelta) makes the link stop opening the page that long from now; None: never.
+        """
         token = secrets.token_urlsafe(32)
         self.link_token_hash = hash_link_token(token)
         self.link_token = token
         self.link_created_at = utcnow()
+        self.link_expires_at = self.link_created_at + valid_for if valid_for else None
         self.save()
         return token
+
+    def link_expired(self, now):
+        """Tell whether this creator's link was issued for a time that is over at now."""
+        return self.link_expires_at is not None and self.link_expires_at <= now
 
     @classmethod
     def by_link_token(cls, token):
@@ -62,8 +70,8 @@ class Creator(BaseModel):
         return cls.get_or_none(cls.link_token_hash == hash_link_token(token))
 
     @classmethod
-    def search(cls, query="", page=1, per_page=20):
-        """Return one Page of creators whose name or Instagram handle contains query.
+    def matching(cls, query=""):
+        """Return the query for creators whose name or Instagram handle contains query.
 
         Only what the list shows is read (no encrypted link token or Page token to decrypt per row).
         """
@@ -75,11 +83,23 @@ class Creator(BaseModel):
             # contains() escapes LIKE's wildcards: "%" finds "100% Real", not every creator.
             handles = SocialAccount.select(SocialAccount.creator).where(SocialAccount.username.contains(text))
             selection = selection.where(fn.LOWER(cls.name).contains(text) | cls.id.in_(handles))
-        total = selection.count()
+        return selection
+
+    @classmethod
+    def page_of(cls, selection, page, per_page, total):
+        """Return one Page of a selection of creators (total of them), by name, with their handles."""
+        from portal.models.accounts import SocialAccount
+
         rows = selection.order_by(fn.LOWER(cls.name), cls.id).paginate(page, per_page)
         shown = SocialAccount.select(SocialAccount.id, SocialAccount.creator, SocialAccount.username)
         items = prefetch(rows, shown.order_by(SocialAccount.username))
         return Page(items=items, number=page, per_page=per_page, total=total)
+
+    @classmethod
+    def search(cls, query="", page=1, per_page=20):
+        """Return one Page of creators whose name or Instagram handle contains query."""
+        selection = cls.matching(query)
+        return cls.page_of(selection, page, per_page, selection.count())
 
     def accounts(self):
         """Return this creator's social accounts, by username."""

@@ -1,10 +1,12 @@
 """Creators: the list, the profile with its tabs, handles, and the Link Accounts Page panel."""
 
 from flask import current_app, flash, redirect, render_template, request, url_for
-from flask_login import login_required
+from flask_login import current_user, login_required
 from playhouse.flask_utils import get_object_or_404
 
 from portal.addresses import absolute_url
+from portal.connections import funnel
+from portal.connections.funnel import Stage
 from portal.connections.handles import add_creator, add_handle
 from portal.connections.link_health import losing_data_access
 from portal.connections.ownership import CannotMove, also_listed, move_handle
@@ -25,7 +27,7 @@ from portal.models import (
 from portal.paging import page_number
 from portal.staff import bp
 from portal.staff.auth import staff_actor
-from portal.staff.forms import CreatorForm, HandleForm, NewCreatorForm, ReportLinkForm
+from portal.staff.forms import CreatorForm, HandleForm, LinkTokenForm, NewCreatorForm, ReportLinkForm
 
 
 def _creator_or_404(creator_id):
@@ -42,13 +44,19 @@ def index():
 @login_required
 def creator_list():
     query = request.args.get("q", "")[:100]
-    page = Creator.search(query, page_number(request.args.get("page")), current_app.config["PER_PAGE"])
+    stage = request.args.get("stage", "")
+    stage = stage if stage in Stage.LABELS else None  # an unknown stage shows every creator
+    number, now = page_number(request.args.get("page")), utcnow()
+    page, counts = funnel.creator_page(query, stage, number, current_app.config["PER_PAGE"], now)
     return render_page_or_fragment(
         "staff/creator_list.html",
         "staff/partials/creator_results.html",
         page=page,
         query=query,
-        losing=losing_data_access(utcnow()),  # run only by the full page, which shows it
+        stage=stage,
+        stage_counts=counts,
+        stage_labels=Stage.LABELS,
+        losing=losing_data_access(now),  # run only by the full page, which shows it
         campaigns=list(Campaign.choices()),  # the "add the ticked creators to a campaign" form
     )
 
@@ -108,6 +116,7 @@ def profile_overview(creator, status=200, **extra):
         creator_campaigns=list(joined),
         other_campaigns=list(Campaign.choices().where(Campaign.id.not_in(joined.select(Campaign.id)))),
         report_links=list(ReportLink.of_creator(creator)),
+        progress=funnel.progress(creator, utcnow()),
         report_form=extra.pop("report_form", None) or ReportLinkForm(formdata=None),
         **extra,
     )
@@ -199,17 +208,24 @@ def account_move(creator_id, account_id):
     return _account_list_response(creator, form, notice=notice)
 
 
-def _invitation_context(creator):
-    link = absolute_url("linking.link_page", token=creator.link_token) if creator.link_token else None
+def _invitation_context(creator, form=None):
+    """What the Link Accounts panel shows: the link (while it works), the invitation, the funnel's facts."""
+    expired = creator.link_expired(utcnow())
+    link = None
+    if creator.link_token and not expired:  # an expired link is not offered for copying or mailing
+        link = absolute_url("linking.link_page", token=creator.link_token)
     template = InvitationTemplate.current()
     fill = {"name": creator.name, "company": current_app.config["COMPANY_NAME"], "link": link or ""}
     subject = render_text(template.subject, **fill)
     body = render_text(template.body, **fill)
     return {
         "link": link,
+        "link_expired": expired,
         "invitation_subject": subject,
         "invitation_body": body,
         "mailto": mailto_url(creator.email, subject, body),
+        "link_form": form or LinkTokenForm(formdata=None),
+        "invited_by": creator.invited_by.email if creator.invited_by_id else None,
     }
 
 
@@ -220,18 +236,48 @@ def creator_link_accounts(creator_id):
     return _render_profile(creator, "link_accounts", **_invitation_context(creator))
 
 
+def _link_accounts_response(creator, status=200, message=None, form=None):
+    """Answer an action of the Link Accounts panel: the panel for htmx, the tab page otherwise."""
+    return fragment_or_redirect(
+        "staff/partials/link_accounts.html",
+        url_for("staff.creator_link_accounts", creator_id=creator.id),
+        status=status,
+        message=message,
+        ok=status < 400,
+        page="staff/creator.html",
+        panel="link_accounts",
+        creator=creator,
+        notice=message if status < 400 else None,
+        problem=message if status >= 400 else None,
+        **_invitation_context(creator, form),
+    )
+
+
 @bp.post("/creators/<int:creator_id>/link-token")
 @login_required
 def link_token_rotate(creator_id):
     creator = _creator_or_404(creator_id)
-    creator.issue_link_token()
-    LedgerEntry.record("link_rotated", staff_actor(), creator=creator)
-    message = "A new link was issued. The old link no longer works."
-    return fragment_or_redirect(
-        "staff/partials/link_accounts.html",
-        url_for("staff.creator_link_accounts", creator_id=creator.id),
-        message=message,
-        creator=creator,
-        notice=message,
-        **_invitation_context(creator),
+    form = LinkTokenForm()
+    if not form.validate_on_submit():
+        return _link_accounts_response(creator, 422, form=form)
+    creator.issue_link_token(form.valid_for)
+    until = creator.link_expires_at.strftime("%d %b %Y, %H:%M UTC") if creator.link_expires_at else None
+    LedgerEntry.record(
+        "link_rotated", staff_actor(), creator=creator, **({"expires": until} if until else {})
     )
+    message = "A new link was issued. The old link no longer works."
+    return _link_accounts_response(
+        creator, message=message + (f" The new one works until {until}." if until else "")
+    )
+
+
+@bp.post("/creators/<int:creator_id>/invited")
+@login_required
+def creator_mark_invited(creator_id):
+    creator = _creator_or_404(creator_id)
+    if not creator.link_token or creator.link_expired(utcnow()):
+        return _link_accounts_response(
+            creator, 409, "Issue a new link first: the invitation would carry no working link."
+        )
+    funnel.mark_invited(creator, current_user._get_current_object(), utcnow(), how="by hand")
+    return _link_accounts_response(creator, message=f"{creator.name} is marked as invited.")

@@ -1,5 +1,7 @@
 """The staff area's forms; each validates and explains what it refuses."""
 
+import datetime
+
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
@@ -108,3 +110,23 @@ class ReportLinkForm(FlaskForm):
         default=90,
         validators=[Optional(), NumberRange(1, 3650, "Between 1 and 3,650 days, or empty for no end.")],
     )
+
+
+class LinkTokenForm(FlaskForm):
+    """Issue a new link, optionally one that stops working after some days."""
+
+    valid_for_days = StringField("Valid for (days)", validators=[Length(max=10)])
+
+    def validate_valid_for_days(self, field):
+        # At most three ASCII digits: int() would also take "١٢", and choke on 5,000 digits.
+        text = (field.data or "").strip()
+        if text and not (len(text) <= 3 and text.isascii() and text.isdigit() and 1 <= int(text) <= 365):
+            raise ValidationError(
+                "Enter a whole number of days from 1 to 365, or leave it empty for no expiry."
+            )
+
+    @property
+    def valid_for(self):
+        """Return how long the new link works (a timedelta), or None for no expiry."""
+        text = (self.valid_for_days.data or "").strip()
+        return datetime.timedelta(days=int(text)) if text else None

@@ -1,0 +1,244 @@
+"""The invitation funnel: where each creator stands, from not invited to linked. No Flask.
+
+A creator is at exactly one stage, decided in SQL (so the creators list filters and counts by it
+at any size) from their accounts' statuses and the creator's own invitation columns:
+
+1. "Link broken": any of their accounts is `link_broken`. An attention state: it wins over
+   everything, since staff must send the link again before figures stop.
+2. "Access ending": none is broken, but a `linked` account's data access ends within
+   link_health.WARNING (14 days), or has ended. The other attention state; the same accounts
+   the creators list shows under "Losing data access soon".
+3. "Linked": an account is `linked` or `verified` (a verified one adds no figures, but the helper
+   did come and prove control: the invitation worked).
+4. "Page opened": no account linked, but someone other than staff opened the Link Accounts Page.
+5. "Invited": the invitation went out (invited_at), and the page was never opened.
+6. "Not invited": none of the above.
+
+So the most advanced stage wins, except that the two attention states win over all. Unlinked and
+revoked accounts count for nothing: a creator who unlinked everything falls back to "Page opened"
+(or earlier), which is where staff's next step is.
+"""
+
+import datetime
+from dataclasses import dataclass
+
+from peewee import JOIN, SQL, Case, fn
+
+from portal.connections.link_health import WARNING
+from portal.db import UTCDateTimeField, database
+from portal.models import AccountStatus, Creator, LedgerEntry, MetaGrant, SocialAccount, Staff
+
+
+class Stage:
+    """The stages of the funnel, in the order the creators list offers them."""
+
+    NOT_INVITED = "not_invited"
+    INVITED = "invited"
+    OPENED = "opened"
+    LINKED = "linked"
+    ACCESS_ENDING = "access_ending"
+    LINK_BROKEN = "link_broken"
+
+    LABELS = {
+        NOT_INVITED: "Not invited",
+        INVITED: "Invited",
+        OPENED: "Page opened",
+        LINKED: "Linked or verified",
+        ACCESS_ENDING: "Access ending",
+        LINK_BROKEN: "Link broken",
+    }
+    ATTENTION = (ACCESS_ENDING, LINK_BROKEN)
+
+
+# Within a minute, a second opening of the Link Accounts Page does not write: a helper reloading, or
+# coming back from Facebook Login, would otherwise turn every read of a public page into a write
+# (on SQLite, a wait for the one writer), and "last opened" needs no finer grain than that.
+OPENING_PRECISION = datetime.timedelta(minutes=1)
+
+# What an account's status says of its creator, as a rank: the highest of a creator's accounts wins.
+_BROKEN, _ENDING, _LINKED = 3, 2, 1
+_MOMENT = UTCDateTimeField()  # reads a moment a subquery selected, as the column would
+
+
+_COUNTED = (AccountStatus.LINK_BROKEN, AccountStatus.LINKED, AccountStatus.VERIFIED)
+
+
+def _rank(account, grant, now):
+    """Return the rank of one account (of the statuses that count), given its grant's columns."""
+    ending = (account.status == AccountStatus.LINKED) & (grant.data_access_expires_at < now + WARNING)
+    return Case(None, [(account.status == AccountStatus.LINK_BROKEN, _BROKEN), (ending, _ENDING)], _LINKED)
+
+
+def _stage(rank):
+    """Return the stage's SQL expression from the creator's highest account rank (NULL: none counts)."""
+    by_accounts = [(_BROKEN, Stage.LINK_BROKEN), (_ENDING, Stage.ACCESS_ENDING), (_LINKED, Stage.LINKED)]
+    by_creator = Case(
+        None,
+        [
+            (Creator.page_first_opened_at.is_null(False), Stage.OPENED),
+            (Creator.invited_at.is_null(False), Stage.INVITED),
+        ],
+        Stage.NOT_INVITED,
+    )
+    return Case(rank, by_accounts, by_creator)  # the simple CASE reads the rank once
+
+
+def staged(creators, now):
+    """Return (creators with their accounts' rank joined, the stage's SQL expression over them).
+
+    For a question about every creator (counts, a filter): one grouped pass over the accounts
+    that count, joined once. A subquery per creator cost PostgreSQL 50 ms for 10,000 creators.
+    """
+    ranks = (
+        SocialAccount.select(
+            SocialAccount.creator.alias("creator_id"),
+            fn.MAX(_rank(SocialAccount, MetaGrant, now)).alias("rank"),
+        )
+        .join(MetaGrant, JOIN.LEFT_OUTER, on=(SocialAccount.grant == MetaGrant.id))
+        .where(SocialAccount.status.in_(_COUNTED))
+        .group_by(SocialAccount.creator)
+        .alias("funnel_rank")
+    )
+    joined = creators.join(ranks, JOIN.LEFT_OUTER, on=(ranks.c.creator_id == Creator.id))
+    return joined, _stage(ranks.c.rank)
+
+
+def stage_of_each(now):
+    """Return the stage's SQL expression for a few creators: a subquery per row, nothing joined.
+
+    The same definition as staged(); a page of 20 unfiltered rows reads 20 creators' accounts
+    this way instead of grouping every account.
+    """
+    account, grant = SocialAccount.alias("funnel_account"), MetaGrant.alias("funnel_grant")
+    rank = (
+        account.select(fn.MAX(_rank(account, grant, now)))
+        .join(grant, JOIN.LEFT_OUTER, on=(account.grant == grant.id))
+        .where((account.creator == Creator.id) & account.status.in_(_COUNTED))
+    )
+    return _stage(rank)
+
+
+def stage_counts(creators, now):
+    """Return {stage: number of these creators at it} for every stage, in one GROUP BY query."""
+    joined, stage = staged(creators, now)
+    stages = joined.select(stage.alias("stage"))
+    counted = (
+        Creator.select(SQL("stage"), fn.COUNT(SQL("*")))
+        .from_(stages.alias("funnel"))
+        .group_by(SQL("stage"))
+        .tuples()
+    )
+    return dict.fromkeys(Stage.LABELS, 0) | dict(counted)
+
+
+def creator_page(query, stage, number, per_page, now):
+    """Return (one Page of the creators matching query at stage, or at any if None; the counts).
+
+    Each row carries .funnel_stage. The counts, over every stage, also give the page its total,
+    so the list costs no more queries than a plain search.
+    """
+    matching = Creator.matching(query)
+    counts = stage_counts(matching, now)
+    if stage:
+        selection, expression = staged(matching, now)
+        selection = selection.where(expression == stage)
+    else:
+        selection, expression = matching, stage_of_each(now)
+    selection = selection.select_extend(expression.alias("funnel_stage"))
+    total = counts[stage] if stage else sum(counts.values())
+    return Creator.page_of(selection, number, per_page, total), counts
+
+
+@dataclass
+class Progress:
+    """Where one creator stands, with the moments that got them there."""
+
+    stage: str
+    invited_at: datetime.datetime | None
+    invited_by: str | None  # the staff member's e-mail address
+    page_first_opened_at: datetime.datetime | None
+    page_last_opened_at: datetime.datetime | None
+    linked_since: datetime.datetime | None  # the first account linked or verified, of those that still are
+    access_ends_at: datetime.datetime | None  # the soonest data access end of a linked account
+
+    @property
+    def label(self):
+        return Stage.LABELS[self.stage]
+
+    @property
+    def needs_attention(self):
+        return self.stage in Stage.ATTENTION
+
+
+def progress(creator, now):
+    """Return the Progress of one creator at now, in one query."""
+    account = SocialAccount.alias("progress_account")
+    grant = MetaGrant.alias("progress_grant")
+    linked_since = account.select(fn.MIN(account.linked_at)).where(
+        (account.creator == Creator.id) & account.status.in_((AccountStatus.LINKED, AccountStatus.VERIFIED))
+    )
+    access_ends = (
+        account.select(fn.MIN(grant.data_access_expires_at))
+        .join(grant, on=(account.grant == grant.id))
+        .where((account.creator == Creator.id) & (account.status == AccountStatus.LINKED))
+    )
+    row = (
+        Creator.select(
+            stage_of_each(now),
+            Creator.invited_at,
+            Staff.email,
+            Creator.page_first_opened_at,
+            Creator.page_last_opened_at,
+            linked_since,
+            access_ends,
+        )
+        .join(Staff, JOIN.LEFT_OUTER, on=(Creator.invited_by == Staff.id))
+        .where(Creator.id == creator.id)
+        .tuples()
+        .get()
+    )
+    stage, invited_at, invited_by, first, last, since, ends = row
+    return Progress(
+        stage=stage,
+        invited_at=_MOMENT.python_value(invited_at),
+        invited_by=invited_by,
+        page_first_opened_at=_MOMENT.python_value(first),
+        page_last_opened_at=_MOMENT.python_value(last),
+        linked_since=_MOMENT.python_value(since),
+        access_ends_at=_MOMENT.python_value(ends),
+    )
+
+
+def mark_invited(creator, staff, now, how):
+    """Record that staff sent this creator the invitation at now (how: "by hand", "by e-mail"...)."""
+    with database.atomic():
+        Creator.update(invited_at=now, invited_by=staff.id, updated_at=now).where(
+            Creator.id == creator.id
+        ).execute()
+        LedgerEntry.record("invitation_sent", f"staff:{staff.email}", creator=creator, how=how)
+    creator.invited_at, creator.invited_by = now, staff
+
+
+def record_page_opening(creator, now):
+    """Note that the creator's Link Accounts Page was opened at now; the first opening goes in the ledger.
+
+    Writes nothing when the last opening noted is less than OPENING_PRECISION old.
+    """
+    last = creator.page_last_opened_at
+    if creator.page_first_opened_at is None:
+        with database.atomic():
+            # Only the request that finds it empty sets the first opening: two helpers opening the
+            # link at once write one ledger entry.
+            first = (
+                Creator.update(page_first_opened_at=now, page_last_opened_at=now)
+                .where((Creator.id == creator.id) & Creator.page_first_opened_at.is_null())
+                .execute()
+            )
+            if first:
+                LedgerEntry.record("page_opened", "link page", creator=creator)
+    elif last is None or now - last >= OPENING_PRECISION:
+        Creator.update(page_last_opened_at=now).where(Creator.id == creator.id).execute()
+    else:
+        return
+    creator.page_first_opened_at = creator.page_first_opened_at or now
+    creator.page_last_opened_at = now

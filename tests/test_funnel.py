@@ -1,0 +1,196 @@
+"""The invitation funnel: each creator's stage, the counts and filter of the list, openings, invitations."""
+
+import datetime
+
+import pytest
+from support import PASSWORD, TEST_HASH
+
+from portal.connections import funnel
+from portal.connections.funnel import Stage
+from portal.db import utcnow
+from portal.models import AccountStatus, Creator, LedgerEntry, MetaGrant, SocialAccount, Staff
+
+NOW = datetime.datetime(2026, 12, 1, 12, 0, tzinfo=datetime.UTC)
+
+
+def account(creator, username, status, data_access_days=None):
+    """Give the creator an account in this status; data_access_days gives it a grant ending then."""
+    grant = None
+    if data_access_days is not None:
+        ends = NOW + datetime.timedelta(days=data_access_days)
+        grant = MetaGrant.create(
+            creator=creator, provider="facebook", meta_user_id="1", data_access_expires_at=ends
+        )
+    return SocialAccount.create(creator=creator, username=username, status=status, grant=grant, linked_at=NOW)
+
+
+def stage_of(creator):
+    return funnel.progress(creator, NOW).stage
+
+
+def everyone_at_each_stage():
+    """Return {stage: creator} with one creator at each stage, each by the shortest way there."""
+    staff = Staff.register("ann@agency.test", PASSWORD, method=TEST_HASH)
+    hour = datetime.timedelta(hours=1)
+    at = {
+        Stage.NOT_INVITED: Creator.create(name="Nora Not-invited"),
+        Stage.INVITED: Creator.create(name="Ines Invited", invited_at=NOW - hour, invited_by=staff),
+        Stage.OPENED: Creator.create(
+            name="Otto Opened", invited_at=NOW - 2 * hour, page_first_opened_at=NOW - hour
+        ),
+        Stage.LINKED: Creator.create(name="Lena Linked"),
+        Stage.ACCESS_ENDING: Creator.create(name="Ari Access-ending"),
+        Stage.LINK_BROKEN: Creator.create(name="Bea Broken"),
+    }
+    account(at[Stage.LINKED], "lena", AccountStatus.LINKED, data_access_days=60)
+    account(at[Stage.ACCESS_ENDING], "ari", AccountStatus.LINKED, data_access_days=13)
+    account(at[Stage.LINK_BROKEN], "bea", AccountStatus.LINK_BROKEN, data_access_days=60)
+    return at
+
+
+def test_each_creator_is_at_the_stage_its_columns_and_accounts_say(app):
+    for stage, creator in everyone_at_each_stage().items():
+        assert stage_of(creator) == stage, creator.name
+
+
+def test_an_opened_page_counts_even_when_no_invitation_was_recorded(app):
+    creator = Creator.create(name="Ava Chen", page_first_opened_at=NOW)
+    assert stage_of(creator) == Stage.OPENED
+
+
+@pytest.mark.parametrize(
+    ("statuses", "stage"),
+    [
+        ((AccountStatus.UNLINKED,), Stage.INVITED),
+        ((AccountStatus.REVOKED,), Stage.INVITED),  # a creator who unlinked everything is back to square one
+        ((AccountStatus.VERIFIED,), Stage.LINKED),
+        ((AccountStatus.UNLINKED, AccountStatus.VERIFIED), Stage.LINKED),
+        ((AccountStatus.LINKED, AccountStatus.LINK_BROKEN), Stage.LINK_BROKEN),  # attention wins
+        ((AccountStatus.VERIFIED, AccountStatus.LINK_BROKEN), Stage.LINK_BROKEN),
+    ],
+)
+def test_the_most_advanced_account_wins_and_a_broken_link_wins_over_all(app, statuses, stage):
+    creator = Creator.create(name="Ava Chen", invited_at=NOW)
+    for n, status in enumerate(statuses):
+        account(creator, f"ava.{n}", status, data_access_days=60 if status == AccountStatus.LINKED else None)
+    assert stage_of(creator) == stage
+
+
+@pytest.mark.parametrize(
+    ("days", "stage"),
+    [(14, Stage.LINKED), (13, Stage.ACCESS_ENDING), (0, Stage.ACCESS_ENDING), (-3, Stage.ACCESS_ENDING)],
+)
+def test_access_ending_is_data_access_ending_within_14_days_or_ended(app, days, stage):
+    creator = Creator.create(name="Ava Chen")
+    account(creator, "ava", AccountStatus.LINKED, data_access_days=days)
+    account(creator, "ava.too", AccountStatus.LINKED, data_access_days=90)  # the soonest counts
+    assert stage_of(creator) == stage
+
+
+def test_access_ending_gives_way_to_a_broken_link_and_counts_only_linked_accounts(app):
+    broken = Creator.create(name="Bea")
+    account(broken, "bea", AccountStatus.LINKED, data_access_days=3)
+    account(broken, "bea.too", AccountStatus.LINK_BROKEN, data_access_days=3)
+    revoked = Creator.create(name="Rex")
+    account(revoked, "rex", AccountStatus.REVOKED, data_access_days=3)
+    assert stage_of(broken) == Stage.LINK_BROKEN
+    assert stage_of(revoked) == Stage.NOT_INVITED
+
+
+def test_progress_gives_the_dates_of_each_step(app):
+    at = everyone_at_each_stage()
+    invited = funnel.progress(at[Stage.INVITED], NOW)
+    assert (invited.label, invited.invited_by) == ("Invited", "ann@agency.test")
+    assert invited.invited_at == NOW - datetime.timedelta(hours=1) and invited.page_first_opened_at is None
+    ending = funnel.progress(at[Stage.ACCESS_ENDING], NOW)
+    assert ending.label == "Access ending" and ending.needs_attention
+    assert ending.access_ends_at == NOW + datetime.timedelta(days=13) and ending.linked_since == NOW
+    assert not funnel.progress(at[Stage.LINKED], NOW).needs_attention
+
+
+def test_counts_give_every_stage_and_the_filter_agrees_with_the_row_stages(app):
+    at = everyone_at_each_stage()
+    extra = Creator.create(name="Ina Invited-too", invited_at=NOW)
+    page, counts = funnel.creator_page("", None, 1, 20, NOW)
+    assert counts == {stage: 1 for stage in Stage.LABELS} | {Stage.INVITED: 2}
+    assert page.total == 7
+    assert {c.name: c.funnel_stage for c in page.items} == {
+        **{creator.name: stage for stage, creator in at.items()},
+        extra.name: Stage.INVITED,
+    }
+    for stage in Stage.LABELS:
+        filtered, _ = funnel.creator_page("", stage, 1, 20, NOW)
+        assert {c.funnel_stage for c in filtered.items} == {stage}
+        assert filtered.total == counts[stage] == len(filtered.items)
+
+
+def test_counts_and_the_filter_follow_the_search_text(app):
+    everyone_at_each_stage()
+    page, counts = funnel.creator_page("NVITED", Stage.INVITED, 1, 20, NOW)  # Ines, and Nora Not-invited
+    assert [c.name for c in page.items] == ["Ines Invited"]
+    assert counts[Stage.INVITED] == counts[Stage.NOT_INVITED] == 1 and sum(counts.values()) == 2
+
+
+def test_a_stage_pages_through_its_creators_only(app):
+    for n in range(25):
+        Creator.create(name=f"Creator {n:02d}", invited_at=NOW if n % 2 else None)
+    second, counts = funnel.creator_page("", Stage.NOT_INVITED, 2, 10, NOW)
+    assert counts[Stage.NOT_INVITED] == second.total == 13 and second.pages == 2
+    assert [c.name for c in second.items] == ["Creator 20", "Creator 22", "Creator 24"]
+
+
+def test_the_first_opening_is_noted_once_in_the_ledger_and_each_later_one_updates_the_last(app):
+    creator = Creator.create(name="Ava Chen")
+    funnel.record_page_opening(creator, NOW)
+    later = NOW + datetime.timedelta(minutes=5)
+    funnel.record_page_opening(Creator.get_by_id(creator.id), later)
+    stored = Creator.get_by_id(creator.id)
+    assert (stored.page_first_opened_at, stored.page_last_opened_at) == (NOW, later)
+    opened = LedgerEntry.select().where(LedgerEntry.action == "page_opened")
+    assert [(e.actor, e.creator_id) for e in opened] == [("link page", creator.id)]
+
+
+def test_an_opening_within_a_minute_of_the_last_writes_nothing(app, count_queries):
+    creator = Creator.create(name="Ava Chen")
+    funnel.record_page_opening(creator, NOW)
+    with count_queries() as statements:
+        funnel.record_page_opening(creator, NOW + datetime.timedelta(seconds=59))
+    assert statements == []
+    assert Creator.get_by_id(creator.id).page_last_opened_at == NOW
+    funnel.record_page_opening(creator, NOW + datetime.timedelta(seconds=60))
+    assert Creator.get_by_id(creator.id).page_last_opened_at == NOW + datetime.timedelta(seconds=60)
+
+
+def test_a_stale_copy_of_the_creator_cannot_write_a_second_first_opening(app):
+    creator = Creator.create(name="Ava Chen")
+    stale = Creator.get_by_id(creator.id)  # read by a second request before the first one wrote
+    funnel.record_page_opening(creator, NOW)
+    funnel.record_page_opening(stale, NOW + datetime.timedelta(seconds=1))
+    assert Creator.get_by_id(creator.id).page_first_opened_at == NOW
+    assert LedgerEntry.select().where(LedgerEntry.action == "page_opened").count() == 1
+
+
+def test_marking_invited_records_who_and_when_and_writes_the_ledger(app):
+    staff = Staff.register("ann@agency.test", PASSWORD, method=TEST_HASH)
+    creator = Creator.create(name="Ava Chen")
+    funnel.mark_invited(creator, staff, NOW, how="by hand")
+    stored = Creator.get_by_id(creator.id)
+    assert (stored.invited_at, stored.invited_by_id) == (NOW, staff.id)
+    entry = LedgerEntry.get(LedgerEntry.action == "invitation_sent")
+    assert (entry.actor, entry.creator_id, entry.detail_items) == (
+        "staff:ann@agency.test",
+        creator.id,
+        {"how": "by hand"},
+    )
+    assert stage_of(stored) == Stage.INVITED
+
+
+def test_a_link_issued_for_some_days_expires_then(app):
+    creator = Creator.create(name="Ava Chen")
+    creator.issue_link_token(datetime.timedelta(days=7))
+    assert creator.link_expires_at == creator.link_created_at + datetime.timedelta(days=7)
+    assert not creator.link_expired(utcnow()) and creator.link_expired(utcnow() + datetime.timedelta(days=7))
+    creator.issue_link_token()
+    assert creator.link_expires_at is None and not creator.link_expired(
+        utcnow() + datetime.timedelta(days=9999)
+    )
