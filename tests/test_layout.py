@@ -20,6 +20,7 @@ PLAIN_FRAME = {
     "portal.paging",
     "portal.invitation",
     "portal.ids",
+    "portal.spreadsheet",
 }
 FLASK_FRAME = {"portal.htmx", "portal.security", "portal.extensions", "portal.addresses"}
 SERVICES = {
