@@ -20,6 +20,7 @@ from portal.models import (
     COMPLIANCE_MODELS,
     INSIGHT_MODELS,
     MODELS,
+    CreatorImport,
     MetaGrant,
     SchemaVersion,
     Staff,
@@ -180,6 +181,14 @@ def _v10_invitation_funnel(migrator):
     )
 
 
+def _v12_creator_imports(migrator):
+    # A creators CSV waits server-side between its preview and staff's confirmation. A new table,
+    # created from the current model (freeze a copy for this step if that model changes later).
+    # Version 11 is another change's (being built in parallel); steps run in order of version.
+    CreatorImport.create_table()
+    return []
+
+
 # (version, step); version 1 is the first released schema.
 STEPS = [
     (2, _v2_reusable_links_and_session_versions),
@@ -191,6 +200,7 @@ STEPS = [
     (8, _v8_listed_by_staff),
     (9, _v9_campaigns),
     (10, _v10_invitation_funnel),
+    (12, _v12_creator_imports),
 ]
 LATEST = STEPS[-1][0] if STEPS else 1
 

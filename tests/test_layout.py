@@ -30,6 +30,7 @@ SERVICES = {
     "portal.scheduler",
     "portal.campaigns",
     "portal.reports",
+    "portal.creator_import",
 }
 BLUEPRINTS = {"portal.staff", "portal.linking", "portal.meta", "portal.clients"}
 FLASK = ("flask", "flask_login", "flask_wtf", "flask_limiter", "authlib.integrations.flask_client")

@@ -198,11 +198,28 @@ def test_version_10_starts_every_creator_of_before_at_not_invited_with_reminders
     SchemaVersion.delete().execute()
     SchemaVersion.create(version=9)
 
-    assert migrations.upgrade(database) == [10]
+    assert migrations.upgrade(database) == [version for version, _ in migrations.STEPS if version > 9]
     creator = Creator.get_by_id(creator.id)
     assert (creator.name, creator.email) == ("Ava Chen", "ava@example.com")
     assert creator.invited_at is None and creator.invited_by is None and creator.link_expires_at is None
     assert creator.reminders_enabled is True
+    assert migrations.upgrade(database) == []
+
+
+def test_version_12_adds_the_table_where_an_uploaded_csv_waits_for_its_confirmation(app):
+    from portal.models import CreatorImport
+
+    database = db.database.obj
+    staff = Staff.register("ann@agency.test", "a long password here", method="scrypt:1024:8:1")
+    creator = Creator.create(name="Ava Chen")
+    database.drop_tables([CreatorImport])
+    SchemaVersion.delete().execute()
+    SchemaVersion.create(version=10)
+
+    assert migrations.upgrade(database) == [12]
+    waiting = CreatorImport.create(staff=staff, file_name="creators.csv", csv_text="name,email,instagram\n")
+    assert CreatorImport.pending(waiting.id, staff, db.utcnow()).file_name == "creators.csv"
+    assert Creator.get_by_id(creator.id).name == "Ava Chen"
     assert migrations.upgrade(database) == []
 
 

@@ -27,6 +27,7 @@ ACTIONS = {
     "unlinked_and_deleted": "Account unlinked and its data deleted",
     "account_added": "Account added to the list",
     "account_removed": "Account removed from the list",
+    "creators_imported": "Creators imported from a CSV file",
     "campaign_created": "Campaign created",
     "campaign_changed": "Campaign changed",
     "campaign_creators_added": "Creators added to a campaign",
@@ -123,6 +124,13 @@ def _report_link_created(details):
     return f"for “{details.get('label')}”{until}"
 
 
+def _creators_imported(details):
+    skipped = details.get("skipped") or 0
+    return f"{details.get('count')} from “{details.get('file')}”" + (
+        f"; {skipped} row{'s' if skipped != 1 else ''} skipped" if skipped else ""
+    )
+
+
 def _staff_created(details):
     return f"for {details.get('email')}" + (" as an administrator" if details.get("is_admin") else "")
 
@@ -145,6 +153,7 @@ DESCRIBERS = {
     "account_added": lambda d: f"@{d.get('username')} was added to the creator's list",
     "account_removed": lambda d: f"@{d.get('username')} was taken off the creator's list",
     "handle_moved": _handle_moved,
+    "creators_imported": _creators_imported,
     "link_rotated": lambda d: "the previous link stopped working",
     "retention_purge": lambda d: f"{d.get('files', 0)} archived story files removed",
     "staff_created": _staff_created,

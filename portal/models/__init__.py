@@ -7,7 +7,7 @@ from portal.models.accounts import AccountStatus, DuplicateHandle, MetaGrant, So
 from portal.models.base import BaseModel, SchemaVersion
 from portal.models.campaigns import CAMPAIGN_MODELS, Campaign, CampaignCreator, ReportLink
 from portal.models.compliance import COMPLIANCE_MODELS, DeletionRequest, LedgerEntry
-from portal.models.creators import Creator, hash_link_token
+from portal.models.creators import Creator, CreatorImport, hash_link_token
 from portal.models.insights import (
     INSIGHT_MODELS,
     AccountMetric,
@@ -27,6 +27,7 @@ MODELS = [
     MetaGrant,
     SocialAccount,
     InvitationTemplate,
+    CreatorImport,
     *INSIGHT_MODELS,
     *COMPLIANCE_MODELS,
     *CAMPAIGN_MODELS,
@@ -44,6 +45,7 @@ __all__ = [
     "Campaign",
     "CampaignCreator",
     "Creator",
+    "CreatorImport",
     "DeletionRequest",
     "DuplicateHandle",
     "InvitationTemplate",
