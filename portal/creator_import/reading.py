@@ -46,9 +46,14 @@ def sample_csv():
 
 def read_file(data):
     """Return the rows of an uploaded file's bytes, or raise BadFile."""
+    return read_text(file_text(data))
+
+
+def file_text(data):
+    """Return an uploaded file's bytes as text, or raise BadFile if it is too large or not UTF-8."""
     if len(data) > MAX_FILE_BYTES:
         raise BadFile(too_large_message(len(data)))
-    return read_text(decode(data))
+    return decode(data)
 
 
 def too_large_message(size):

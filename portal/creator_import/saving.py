@@ -8,8 +8,9 @@ import secrets
 from dataclasses import dataclass
 
 from portal.creator_import.judging import judge
+from portal.creator_import.reading import read_text
 from portal.db import database, utcnow
-from portal.models import Creator, LedgerEntry, SocialAccount, hash_link_token
+from portal.models import Creator, CreatorImport, LedgerEntry, SocialAccount, hash_link_token
 
 # Rows per INSERT: a creator has 15 columns, so 500 stay far below SQLite's 32,766 parameters.
 CHUNK = 500
@@ -96,3 +97,15 @@ def _record(creators, accounts, actor, now, file_name, skipped):
         for creator_id, account_id, username in accounts
     ]
     LedgerEntry.record_many(entries, actor, now)
+
+
+def import_pending(pending, actor):
+    """Import a waiting upload (CreatorImport) once: return an ImportResult, or None if it was taken already.
+
+    The upload is deleted in the same transaction, so a second click on "Import" (or two staff
+    confirming at once) imports nothing twice: the later one finds no upload left.
+    """
+    with database.atomic():
+        if not CreatorImport.delete().where(CreatorImport.id == pending.id).execute():
+            return None
+        return import_creators(read_text(pending.csv_text), actor, pending.file_name)

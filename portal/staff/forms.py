@@ -1,6 +1,7 @@
 """The staff area's forms; each validates and explains what it refuses."""
 
 from flask_wtf import FlaskForm
+from flask_wtf.file import FileField, FileRequired
 from wtforms import (
     BooleanField,
     DateField,
@@ -46,6 +47,12 @@ class NewCreatorForm(CreatorForm):
                 continue
             if username not in self.usernames:
                 self.usernames.append(username)
+
+
+class CreatorImportForm(FlaskForm):
+    """The creators CSV upload; the file itself is judged by creator_import, not by validators."""
+
+    file = FileField("CSV file", validators=[FileRequired("Choose a CSV file to upload.")])
 
 
 class HandleForm(FlaskForm):
