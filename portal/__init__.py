@@ -9,6 +9,7 @@ from flask.globals import request_ctx
 
 from config import config_name_from_env, configs
 from portal import crypto, db, redaction
+from portal.creator_import.reading import MAX_FILE_BYTES
 from portal.extensions import csrf, limiter, login_manager
 from portal.graph.oauth import provider_settings
 from portal.ids import RowId
@@ -22,6 +23,9 @@ FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 # Meta's callbacks and the simulated Meta read bodies of their own (signed JSON, Graph calls);
 # everywhere else a body is a form, read by Flask-WTF.
 OWN_BODY_BLUEPRINTS = ("meta", "sandbox")
+# The endpoints that take a file, and the most each may receive: the file's own limit and room for
+# the CSRF field and multipart framing. Every other form takes text only, under MAX_CONTENT_LENGTH.
+UPLOAD_LIMITS = {"staff.creator_import": MAX_FILE_BYTES + 64 * 1024}
 
 
 class ConfigurationError(RuntimeError):
@@ -47,6 +51,7 @@ def create_app(config_name=None, **overrides):
     use_instance_folder(app)
     redaction.install()
     register_database(app)
+    register_upload_limits(app)  # before CSRF protection, which reads the body first
     register_extensions(app)
     register_blueprints(app)
     register_error_handlers(app)
@@ -137,6 +142,16 @@ def register_database(app):
     def close_connection(exc):
         if not db.database.is_closed():
             db.database.close()
+
+
+def register_upload_limits(app):
+    """Let the endpoints that take a file receive up to their own limit (UPLOAD_LIMITS)."""
+
+    @app.before_request
+    def upload_limit():
+        limit = UPLOAD_LIMITS.get(request.endpoint)
+        if limit:
+            request.max_content_length = limit
 
 
 def register_extensions(app):
@@ -230,7 +245,7 @@ def register_hooks(app):
         if request.method in FORM_METHODS and request.mimetype in FORM_TYPES:
             values += [value for _name, value in request.form.items(multi=True)]
             # Flask-WTF hands a file to a text field's validators, which cannot measure it.
-            if request.files:
+            if request.files and request.endpoint not in UPLOAD_LIMITS:
                 abort(400, description="unexpected-file")
         # No text field can hold a NUL (PostgreSQL refuses one outright).
         if any("\x00" in value for value in values):

@@ -21,6 +21,7 @@ from portal.models import (
     INSIGHT_MODELS,
     MODELS,
     ROLLUP_MODELS,
+    CreatorImport,
     MetaGrant,
     SchemaVersion,
     Staff,
@@ -190,6 +191,13 @@ def _v11_recent_figures(migrator):
     return []
 
 
+def _v12_creator_imports(migrator):
+    # A creators CSV waits server-side between its preview and staff's confirmation. A new table,
+    # created from the current model (freeze a copy for this step if that model changes later).
+    CreatorImport.create_table()
+    return []
+
+
 # (version, step); version 1 is the first released schema.
 STEPS = [
     (2, _v2_reusable_links_and_session_versions),
@@ -202,6 +210,7 @@ STEPS = [
     (9, _v9_campaigns),
     (10, _v10_invitation_funnel),
     (11, _v11_recent_figures),
+    (12, _v12_creator_imports),
 ]
 LATEST = STEPS[-1][0] if STEPS else 1
 

@@ -251,3 +251,13 @@ def test_the_overview_csv_holds_what_the_page_shows(admin_client):
         assert line[5] == shown[name][5].replace(",", "")  # views as the page shows them
     assert lines[0][header.index("engagement_rate")] == "15"  # 6 x 5 / (40 x 5) x 100
     assert lines[1][header.index("engagement_rate")] == ""  # no reach: no rate, not 0
+
+
+def test_the_overview_csv_quotes_hostile_names_and_keeps_a_fall_in_followers_a_number(admin_client):
+    linked('=HYPERLINK("http://x")', "mal.lory", views=30, reach=10, interactions=2, followers=(1000, 995))
+    linked("@SUM(1)", "sum.one", views=20, reach=10, interactions=1)
+    table = list(csv.reader(io.StringIO(admin_client.get("/overview.csv").get_data(as_text=True))))
+    header, lines = table[0], {line[1]: line for line in table[1:]}
+    assert lines["mal.lory"][0] == '\'=HYPERLINK("http://x")'
+    assert lines["sum.one"][0] == "'@SUM(1)"
+    assert lines["mal.lory"][header.index("followers_change")] == "-5"  # a figure, not text

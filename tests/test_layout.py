@@ -20,6 +20,7 @@ PLAIN_FRAME = {
     "portal.paging",
     "portal.invitation",
     "portal.ids",
+    "portal.spreadsheet",
 }
 FLASK_FRAME = {"portal.htmx", "portal.security", "portal.extensions", "portal.addresses"}
 SERVICES = {
@@ -29,6 +30,7 @@ SERVICES = {
     "portal.scheduler",
     "portal.campaigns",
     "portal.reports",
+    "portal.creator_import",
 }
 BLUEPRINTS = {"portal.staff", "portal.linking", "portal.meta", "portal.clients"}
 FLASK = ("flask", "flask_login", "flask_wtf", "flask_limiter", "authlib.integrations.flask_client")

@@ -206,6 +206,45 @@ def test_version_10_starts_every_creator_of_before_at_not_invited_with_reminders
     assert migrations.upgrade(database) == []
 
 
+def test_version_11_adds_the_kept_recent_figures_empty_and_the_roster_adds_up_until_they_are_built(app):
+    from portal.campaigns import recent
+    from portal.campaigns.roster import Roster, Sort, Span
+    from portal.graph.days import meta_day
+    from portal.models import RecentFigures, RecentSpan
+
+    database = db.database.obj
+    creator = Creator.create(name="Ava Chen")
+    account = SocialAccount.create(creator=creator, username="ava.creates")
+    database.drop_tables([RecentFigures, RecentSpan])
+    SchemaVersion.delete().execute()
+    SchemaVersion.create(version=10)
+
+    assert migrations.upgrade(database) == [version for version, _ in migrations.STEPS if version > 10]
+    now = db.utcnow()
+    span = Span.recent(meta_day(now))
+    assert not Roster(span, now).rolled_up  # nothing kept yet: every view adds up, as before
+    assert recent.rebuild(meta_day(now)) == span and Roster(span, now).rolled_up
+    assert [row.username for row in Roster(span, now).rows(Sort())] == [account.username]
+    assert migrations.upgrade(database) == []
+
+
+def test_version_12_adds_the_table_where_an_uploaded_csv_waits_for_its_confirmation(app):
+    from portal.models import CreatorImport
+
+    database = db.database.obj
+    staff = Staff.register("ann@agency.test", "a long password here", method="scrypt:1024:8:1")
+    creator = Creator.create(name="Ava Chen")
+    database.drop_tables([CreatorImport])
+    SchemaVersion.delete().execute()
+    SchemaVersion.create(version=11)
+
+    assert migrations.upgrade(database) == [12]
+    waiting = CreatorImport.create(staff=staff, file_name="creators.csv", csv_text="name,email,instagram\n")
+    assert CreatorImport.pending(waiting.id, staff, db.utcnow()).file_name == "creators.csv"
+    assert Creator.get_by_id(creator.id).name == "Ava Chen"
+    assert migrations.upgrade(database) == []
+
+
 def test_an_upgrade_that_rebuilds_a_table_on_sqlite_keeps_the_rows_that_hang_on_it(app):
     """SQLite adds a NOT NULL column by copying the table: the old one's drop must not cascade."""
     from portal.models import AccountMetric

@@ -16,6 +16,7 @@ from portal.models import (
     AudienceSnapshot,
     Campaign,
     Creator,
+    CreatorImport,
     LedgerEntry,
     Media,
     MediaMetric,
@@ -23,11 +24,13 @@ from portal.models import (
     ProfileSnapshot,
     ReportLink,
     SocialAccount,
+    Staff,
     Story,
     StoryMetric,
 )
 
 HX = {"HX-Request": "true"}
+IMPORTED_CSV = "name,email,instagram\nAva Chen,,ava.creates\nNew One,new@example.com,c10.creates new.one\n"
 ACTOR = "staff:admin@example.com"
 HANDLE = "ava.creates"
 LARGE_CREATORS = 60  # three pages of creators (PER_PAGE is 20)
@@ -207,6 +210,8 @@ PAGES = [
     ("the overview of those not linked yet", "/overview?status=not_linked", False, "Overview", "@c10.second"),
     ("a campaign", "/campaigns/{campaign}", False, "@ava.creates", "@c10.creates"),
     ("a client's report", "/r/{report}", False, "@ava.creates", "@ava.creates.01"),
+    # Judged against the portal as it is: @c10.creates is another creator's only at the large size.
+    ("an import preview", "/creators/import/{upload}", False, "Ava Chen", "already listed under Creator 10"),
     (
         "a campaign swap sorted by reach",
         "/campaigns/{campaign}?sort=reach&order=desc",
@@ -246,6 +251,7 @@ def test_a_page_runs_as_many_queries_with_much_data_as_with_little(
         "token": ava.raw_link_token,
         "campaign": campaign.id,
         "report": ava.report_token,
+        "upload": CreatorImport.create(staff=Staff.get(), file_name="creators.csv", csv_text=IMPORTED_CSV).id,
     }
     path, shows = path.format(**values), shows.format(**values)
     # The Link Accounts Page is public: it is read by a browser that is not signed in.

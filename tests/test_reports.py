@@ -212,3 +212,12 @@ def test_a_long_report_comes_in_pages_with_totals_and_csv_over_every_account(
     assert "page 1 of 2; the CSV holds them all" in first
     lines = client.get(path + "/figures.csv").get_data(as_text=True).splitlines()
     assert [line.split(",")[0] for line in lines[1:]] == ["Ava Chen", "Zoe Zhang"]
+
+
+def test_the_report_csv_quotes_a_hostile_creator_name(app, admin_client, campaign):
+    Creator.update(name='=HYPERLINK("http://x")').where(Creator.name == "Ava Chen").execute()
+    mallory, _ = linked("@SUM(1)", "sum.one", views=20, reach=10, interactions=1)
+    campaign.add_creators([mallory.id])
+    path = make_link(admin_client, campaign)
+    lines = list(csv.reader(io.StringIO(app.test_client().get(path + "/figures.csv").get_data(as_text=True))))
+    assert sorted(row[0] for row in lines[1:]) == ['\'=HYPERLINK("http://x")', "'@SUM(1)"]

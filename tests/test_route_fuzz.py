@@ -26,7 +26,15 @@ from wtforms.fields.core import UnboundField
 
 from portal.db import utcnow
 from portal.graph.batch import Backoff
-from portal.models import AccountStatus, Campaign, DeletionRequest, MetaGrant, ReportLink, Story
+from portal.models import (
+    AccountStatus,
+    Campaign,
+    CreatorImport,
+    DeletionRequest,
+    MetaGrant,
+    ReportLink,
+    Story,
+)
 from portal.sandbox import media, people
 from portal.staff import forms
 
@@ -269,10 +277,17 @@ def arguments(creator, admin, staff_member, tmp_path):
     report, report_token = ReportLink.issue(
         "Northwind", "staff:admin@example.com", utcnow(), campaign=campaign
     )
+    # An upload waiting for its confirmation, by the ordinary staff member: theirs to import.
+    waiting = CreatorImport.create(
+        staff=staff_member,
+        file_name="creators.csv",
+        csv_text="name,email,instagram\nBo Lindqvist,,bo.draws\n",
+    )
     return {
         "campaign_id": campaign.id,
         "link_id": report.id,
         "report_token": report_token,
+        "import_id": waiting.id,
         "creator_id": creator.id,
         "account_id": account.id,
         "token": creator.raw_link_token,

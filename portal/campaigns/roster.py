@@ -8,15 +8,13 @@ column happens in that query too, so a sorted page is right across pages, not ju
 Nothing is invented: a figure Instagram did not give stays None, and each row says why it is empty.
 """
 
-import csv
 import datetime
-import io
+import decimal
 from dataclasses import dataclass
 
 from peewee import JOIN, Case, fn
 
 from portal.graph.days import day_end, day_start
-from portal.insights.export import csv_cell
 from portal.models import (
     AccountMetric,
     AccountStatus,
@@ -32,6 +30,7 @@ from portal.models import (
     Story,
 )
 from portal.paging import Page
+from portal.spreadsheet import csv_text
 
 DEFAULT_DAYS = 30
 EXPIRING_DAYS = 14  # "data access ending soon": Meta ends it 90 days after the person last used the app
@@ -476,24 +475,26 @@ class Roster:
 
 
 def _figure(value):
-    """A roster figure as CSV text: whole numbers as they are, the rest to two decimals, nothing for None."""
+    """A roster figure for the CSV: whole numbers as int, the rest as a Decimal of two places, None as is.
+
+    Numbers, not text: csv_cell writes them as they are (a change of -5 stays a number in a sheet).
+    """
     if value is None:
-        return ""
+        return None
     if value == int(value):
-        return str(int(value))
-    return f"{float(value):.2f}"
+        return int(value)
+    return decimal.Decimal(f"{float(value):.2f}")
 
 
 def roster_csv(span, rows):
     """Return roster rows (insights.roster.Row) as CSV text: the columns the page shows, in its order."""
     figures = [column.key for column in COLUMNS[3:]]
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(["creator", "account", "status", *figures, "first_day", "last_day"])
-    for row in rows:
-        values = [_figure(row.figures.get(key)) for key in figures]
-        cells = [row.creator_name, row.username or "", row.status_label, *values]
-        writer.writerow(
-            [csv_cell(value) for value in cells] + [span.first.isoformat(), span.last.isoformat()]
-        )
-    return out.getvalue()
+    days = [span.first.isoformat(), span.last.isoformat()]
+    header = ["creator", "account", "status", *figures, "first_day", "last_day"]
+    lines = (
+        [row.creator_name, row.username or "", row.status_label]
+        + [_figure(row.figures.get(key)) for key in figures]
+        + days
+        for row in rows
+    )
+    return csv_text([header, *lines])

@@ -29,6 +29,7 @@ ACTIONS = {
     "unlinked_and_deleted": "Account unlinked and its data deleted",
     "account_added": "Account added to the list",
     "account_removed": "Account removed from the list",
+    "creators_imported": "Creators imported from a CSV file",
     "campaign_created": "Campaign created",
     "campaign_changed": "Campaign changed",
     "campaign_creators_added": "Creators added to a campaign",
@@ -125,6 +126,13 @@ def _report_link_created(details):
     return f"for “{details.get('label')}”{until}"
 
 
+def _creators_imported(details):
+    skipped = details.get("skipped") or 0
+    return f"{details.get('count')} from “{details.get('file')}”" + (
+        f"; {skipped} row{'s' if skipped != 1 else ''} skipped" if skipped else ""
+    )
+
+
 def _staff_created(details):
     return f"for {details.get('email')}" + (" as an administrator" if details.get("is_admin") else "")
 
@@ -155,6 +163,7 @@ DESCRIBERS = {
         "marked by staff, who sent it themselves" if d.get("how") == "by hand" else d.get("how") or ""
     ),
     "page_opened": lambda d: "for the first time; later openings are not listed",
+    "creators_imported": _creators_imported,
     "retention_purge": lambda d: f"{d.get('files', 0)} archived story files removed",
     "staff_created": _staff_created,
     "invitation_edited": lambda d: f"subject “{d.get('subject')}”" if d.get("subject") else "",

@@ -6,12 +6,11 @@ where known, a note saying why; it is never written as 0. A daily metric's `day`
 day (a date in America/Los_Angeles), its `end_time` the moment Meta says that day ends.
 """
 
-import csv
-import io
 import json
 
 from peewee import prefetch
 
+from portal import spreadsheet
 from portal.graph.days import day_of_end_time
 from portal.models import (
     AccountMetric,
@@ -99,27 +98,6 @@ def csv_rows(account):
     yield from _item_rows("story", prefetch(stories, StoryMetric))
 
 
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-
-def csv_cell(value):
-    """Keep a spreadsheet from running a third-party string (a city name, say) as a formula."""
-    text = "" if value is None else str(value)
-    return "'" + text if text.startswith(_FORMULA_START) and not _is_number(text) else text
-
-
-def _is_number(text):
-    try:
-        float(text)
-    except ValueError:
-        return False
-    return True
-
-
 def csv_text(account):
-    """Return the account's figures as CSV text."""
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
-    for row in csv_rows(account):
-        writer.writerow([csv_cell(value) for value in row])
-    return out.getvalue()
+    """Return the account's figures as CSV text (third-party text neutralised, figures as numbers)."""
+    return spreadsheet.csv_text(csv_rows(account))

@@ -15,7 +15,7 @@ from portal.models.campaigns import (
     ReportLink,
 )
 from portal.models.compliance import COMPLIANCE_MODELS, DeletionRequest, LedgerEntry
-from portal.models.creators import Creator, hash_link_token
+from portal.models.creators import Creator, CreatorImport, hash_link_token
 from portal.models.insights import (
     INSIGHT_MODELS,
     AccountMetric,
@@ -35,6 +35,7 @@ MODELS = [
     MetaGrant,
     SocialAccount,
     InvitationTemplate,
+    CreatorImport,
     *INSIGHT_MODELS,
     *COMPLIANCE_MODELS,
     *CAMPAIGN_MODELS,
@@ -56,6 +57,7 @@ __all__ = [
     "Campaign",
     "CampaignCreator",
     "Creator",
+    "CreatorImport",
     "DeletionRequest",
     "DuplicateHandle",
     "InvitationTemplate",

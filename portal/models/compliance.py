@@ -32,6 +32,23 @@ class LedgerEntry(BaseModel):
             action=action, actor=actor, creator=creator, account=account, details=redact(json.dumps(details))
         )
 
+    @classmethod
+    def record_many(cls, entries, actor, at, chunk=500):
+        """Add many entries by one actor at once, in chunks: (action, creator id, account id, details)."""
+        rows = [
+            {
+                "at": at,
+                "action": action,
+                "actor": actor,
+                "creator": creator,
+                "account": account,
+                "details": redact(json.dumps(details)),
+            }
+            for action, creator, account, details in entries
+        ]
+        for start in range(0, len(rows), chunk):
+            cls.insert_many(rows[start : start + chunk]).execute()
+
     @property
     def detail_items(self):
         return json.loads(self.details or "{}")

@@ -1,9 +1,10 @@
-"""Creators: the people the agency follows, and the link that opens their Link Accounts Page."""
+"""Creators: the people the agency follows, the link that opens their Link Accounts Page, CSV imports."""
 
+import datetime
 import hashlib
 import secrets
 
-from peewee import BooleanField, CharField, ForeignKeyField, fn, prefetch
+from peewee import BooleanField, CharField, ForeignKeyField, TextField, fn, prefetch
 
 from portal.crypto import EncryptedTextField
 from portal.db import UTCDateTimeField, utcnow
@@ -110,3 +111,35 @@ class Creator(BaseModel):
 # The creators list pages through creators ordered by LOWER(name), id: with this index a page
 # reads its 20 rows in order instead of sorting every creator on every view.
 Creator.add_index(fn.LOWER(Creator.name), Creator.id, name="creator_lower_name_id")
+
+
+class CreatorImport(BaseModel):
+    """An uploaded creators CSV between its preview and staff's confirmation.
+
+    The file waits here, not in the browser: the confirm button sends only this row's id, so what is
+    imported is what was uploaded (nothing the client could edit), judged again when it is imported.
+    A table rather than the session (a cookie) or a file under instance/, so any web process of any
+    host can finish what another started. Kept for an hour at most: it holds e-mail addresses.
+    """
+
+    KEPT = datetime.timedelta(hours=1)
+
+    staff = ForeignKeyField(Staff, backref="creator_imports", on_delete="CASCADE")
+    file_name = CharField()
+    csv_text = TextField()
+    created_at = UTCDateTimeField(default=utcnow, index=True)
+
+    class Meta:
+        table_name = "creator_import"
+
+    @classmethod
+    def pending(cls, import_id, staff, now):
+        """Return this staff member's import with this id if it is still kept, or None."""
+        return cls.get_or_none(
+            (cls.id == import_id) & (cls.staff == staff) & (cls.created_at > now - cls.KEPT)
+        )
+
+    @classmethod
+    def forget_expired(cls, now):
+        """Delete every import older than KEPT; return how many."""
+        return cls.delete().where(cls.created_at <= now - cls.KEPT).execute()

@@ -8,6 +8,7 @@ from portal.staff import (  # noqa: E402,F401  (routes register on bp)
     accounts,
     auth,
     campaigns,
+    creator_import,
     creators,
     ledger,
     reports,

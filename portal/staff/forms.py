@@ -3,6 +3,7 @@
 import datetime
 
 from flask_wtf import FlaskForm
+from flask_wtf.file import FileField, FileRequired
 from wtforms import (
     BooleanField,
     DateField,
@@ -48,6 +49,12 @@ class NewCreatorForm(CreatorForm):
                 continue
             if username not in self.usernames:
                 self.usernames.append(username)
+
+
+class CreatorImportForm(FlaskForm):
+    """The creators CSV upload; the file itself is judged by creator_import, not by validators."""
+
+    file = FileField("CSV file", validators=[FileRequired("Choose a CSV file to upload.")])
 
 
 class HandleForm(FlaskForm):

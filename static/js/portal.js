@@ -1,4 +1,4 @@
-// The portal's only script: copy buttons and closing menus. No inline scripts (CSP).
+// The portal's only script: copy buttons, closing menus, upload sizes. No inline scripts (CSP).
 (function () {
   "use strict";
 
@@ -61,6 +61,25 @@
   document.addEventListener("click", function (event) {
     document.querySelectorAll("details.menu[open]").forEach(function (menu) {
       if (!menu.contains(event.target)) menu.removeAttribute("open");
+    });
+  });
+  // A file over its field's data-max-bytes is refused before it is sent: the server refuses it
+  // too (413, with the same words), but a browser may show a reset connection instead of that
+  // answer when the server stops reading a large upload.
+  document.addEventListener("submit", function (event) {
+    var inputs = event.target.querySelectorAll("input[type=file][data-max-bytes]");
+    inputs.forEach(function (input) {
+      var file = input.files && input.files[0];
+      var limit = Number(input.getAttribute("data-max-bytes"));
+      if (!file || file.size <= limit) return;
+      event.preventDefault();
+      var error = document.getElementById(input.id + "-error");
+      var size = (file.size / 1048576).toFixed(1);
+      var most = Math.round(limit / 1048576);
+      if (error) error.textContent = "The file is " + size + " MB; files of up to " + most +
+        " MB are accepted. Split it and import each part.";
+      input.setAttribute("aria-invalid", "true");
+      input.focus();
     });
   });
   // A menu item that swaps content with htmx closes its menu. Focus moves to the menu's
