@@ -8,7 +8,7 @@ in the line and "not available" in the table, never a 0.
 
 import math
 
-from markupsafe import Markup
+from markupsafe import Markup, escape
 
 # viewBox units: the SVG scales to its container (width 100%), about 1:1 on a phone.
 WIDTH = 360
@@ -73,17 +73,19 @@ def _coordinate(value):
 
 
 def _table(chart_id, title, headings, rows):
-    head = Markup("").join(Markup('<th scope="col">{}</th>').format(h) for h in headings)
-    body = Markup("").join(
-        Markup('<tr><th scope="row">{}</th>{}</tr>').format(
-            label, Markup("").join(Markup("<td>{}</td>").format(number(v)) for v in values)
-        )
+    # A report draws a few hundred cells a chart: escape() and f-strings, not Markup.format for
+    # each cell, which cost a client's report 30 ms a page.
+    head = "".join(f'<th scope="col">{escape(h)}</th>' for h in headings)
+    body = "".join(
+        f'<tr><th scope="row">{escape(label)}</th>'
+        + "".join(f"<td>{escape(number(v))}</td>" for v in values)
+        + "</tr>"
         for label, values in rows
     )
     return Markup(
-        '<table class="visually-hidden" id="{}-table"><caption>{}</caption>'
-        "<thead><tr>{}</tr></thead><tbody>{}</tbody></table>"
-    ).format(chart_id, title, head, body)
+        f'<table class="visually-hidden" id="{escape(chart_id)}-table"><caption>{escape(title)}</caption>'
+        f"<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+    )
 
 
 def _svg(chart_id, title, description, width, height, parts):
@@ -152,13 +154,14 @@ def _line(index, days, values, x_of, y_of):
         dots.append(point)
     if run:
         runs.append(run)
+    # Coordinates are numbers formatted here: nothing in them to escape.
     lines = [
-        Markup('<polyline fill="none" points="{}"/>').format(" ".join(f"{x},{y}" for x, y in r))
+        '<polyline fill="none" points="{}"/>'.format(" ".join(f"{x},{y}" for x, y in r))
         for r in runs
         if len(r) > 1
     ]
-    circles = [Markup('<circle cx="{}" cy="{}" r="2.5"/>').format(x, y) for x, y in dots]
-    return Markup('<g class="chart-series series-{}">{}</g>').format(index, Markup("").join(lines + circles))
+    circles = [f'<circle cx="{x}" cy="{y}" r="2.5"/>' for x, y in dots]
+    return Markup(f'<g class="chart-series series-{int(index)}">{"".join(lines + circles)}</g>')
 
 
 def time_series(chart_id, title, description, days, series, *, zero_based=True, empty="No figures yet."):
