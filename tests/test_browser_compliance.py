@@ -62,7 +62,7 @@ def test_the_ledger_filter_swaps_the_results_in_place(browser_session):
     page.get_by_label("Action").select_option(label="All actions")
     page.get_by_label("Creator’s name").fill("lindq")
     expect(rows).to_have_count(1)
-    expect(rows.first).to_contain_text("Creator invited")
+    expect(rows.first).to_contain_text("Creator added, with their link")
     expect(rows.first.get_by_role("link", name="Bo Lindqvist")).to_be_visible()
     assert page.evaluate("window.__marker") == 1, "filtering reloaded the page"
     session.check(page, "the ledger after filtering", staff=True)

@@ -223,6 +223,14 @@ def test_the_overview_filters_by_link_state_and_campaign(admin_client):
     ben.issue_link_token()
     worklist = html_of(admin_client, "/overview?status=not_linked")
     assert re.search(r'value="http://localhost/link/[\w-]{43}"', worklist)
+    # A link issued for a time that is over is not one to send again.
+    ben.issue_link_token(valid_for=datetime.timedelta(days=1))
+    Creator.update(link_expires_at=utcnow() - datetime.timedelta(minutes=1)).where(
+        Creator.id == ben.id
+    ).execute()
+    worklist = html_of(admin_client, "/overview?status=not_linked")
+    assert re.search(r'value="http://localhost/link/[\w-]{43}"', worklist) is None
+    assert "Their link has expired" in worklist and f"/creators/{ben.id}/link" in worklist
 
 
 def test_the_overview_csv_holds_what_the_page_shows(admin_client):

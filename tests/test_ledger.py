@@ -318,15 +318,15 @@ def test_the_ledger_is_newest_first_and_filters_by_action_creator_and_dates(staf
     actions, _ = shown()
     assert actions == [
         "Staff signed in",  # just now
-        "Creator invited",
+        "Creator added, with their link",
         "Scheduled refresh switched off",
         "New link issued",
-        "Creator invited",
+        "Creator added, with their link",
     ]
     actions, text = shown(action="invited")
-    assert actions == ["Creator invited", "Creator invited"]
+    assert actions == ["Creator added, with their link", "Creator added, with their link"]
     actions, text = shown(creator="lindq")
-    assert actions == ["Creator invited"] and "Bo Lindqvist" in text and "Ava Chen" not in text
+    assert actions == ["Creator added, with their link"] and "Bo Lindqvist" in text and "Ava Chen" not in text
     actions, _ = shown(since="2026-03-10", until="2026-03-11")  # both days, the last one inclusive
     assert actions == ["Scheduled refresh switched off", "New link issued"]
     actions, text = shown(action="linked")

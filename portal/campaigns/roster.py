@@ -127,7 +127,12 @@ class Row:
     status: str | None
     data_access_expires_at: datetime.datetime | None
     link_token: str | None  # the creator's link, to send again from a "not linked yet" row
+    link_expires_at: datetime.datetime | None
     figures: dict
+
+    def link_expired(self, now):
+        """Tell whether the creator's link was issued for a time that is over: not one to send again."""
+        return self.link_expires_at is not None and self.link_expires_at <= now
 
     def expiring(self, now):
         ends = self.data_access_expires_at
@@ -402,6 +407,7 @@ class Roster:
             SocialAccount.status.alias("status"),
             MetaGrant.data_access_expires_at.alias("data_access_expires_at"),
             Creator.link_token.alias("link_token"),
+            Creator.link_expires_at.alias("link_expires_at"),
             *columns[3:],  # creator, account and status are selected above under their own names
         )
 
@@ -471,7 +477,14 @@ class Roster:
             key: values.pop(key) for key in ("creator_id", "creator_name", "account_id", "username", "status")
         }
         expires, token = values.pop("data_access_expires_at"), values.pop("link_token")
-        return Row(**fixed, data_access_expires_at=expires, link_token=token, figures=values)
+        link_expires = values.pop("link_expires_at")
+        return Row(
+            **fixed,
+            data_access_expires_at=expires,
+            link_token=token,
+            link_expires_at=link_expires,
+            figures=values,
+        )
 
 
 def _figure(value):

@@ -15,7 +15,8 @@ PER_PAGE = 50
 
 # Every action the portal records, in the words the ledger page uses (and its filter offers).
 ACTIONS = {
-    "invited": "Creator invited",
+    # The key predates sending invitations: it has always been written when a creator is added.
+    "invited": "Creator added, with their link",
     "link_rotated": "New link issued",
     "invitation_sent": "Invitation sent",
     "page_opened": "Link Accounts Page first opened",
