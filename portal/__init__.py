@@ -277,6 +277,7 @@ def register_template_helpers(app):
     app.add_template_global(db.utcnow, "utcnow")
     app.add_template_global(ledger.details_words, "details_words")
     app.add_template_filter(figures.format_seconds, "watch_seconds")
+    app.add_template_global(figures.format_total, "roster_value")
     app.add_template_filter(figures.format_duration, "watch_duration")
     app.add_template_filter(figures.metric_day, "metric_day")
     app.add_template_filter(ledger.action_words, "action_words")

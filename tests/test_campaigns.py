@@ -2,6 +2,7 @@
 
 import csv
 import datetime
+import decimal
 import html as markup
 import io
 import re
@@ -269,3 +270,21 @@ def test_the_overview_csv_quotes_hostile_names_and_keeps_a_fall_in_followers_a_n
     assert lines["mal.lory"][0] == '\'=HYPERLINK("http://x")'
     assert lines["sum.one"][0] == "'@SUM(1)"
     assert lines["mal.lory"][header.index("followers_change")] == "-5"  # a figure, not text
+
+
+@pytest.mark.parametrize(
+    ("kind", "value", "shown"),
+    [
+        ("views", 1234567, "1,234,567"),
+        ("views", decimal.Decimal("31797"), "31,797"),  # PostgreSQL adds up in numeric
+        ("followers_change", 10, "+10"),
+        ("followers_change", -3, "-3"),
+        ("followers_change", 0, "0"),
+        ("engagement_rate", 6.666666, "6.67 %"),
+        ("reels_watch", 10041.67, "10.0 s"),  # milliseconds, as Instagram gives them
+    ],
+)
+def test_a_roster_figure_reads_as_the_page_shows_it(kind, value, shown):
+    from portal.insights.figures import format_total
+
+    assert format_total(kind, value) == shown
