@@ -29,6 +29,7 @@ SERVICES = {
     "portal.scheduler",
     "portal.campaigns",
     "portal.reports",
+    "portal.mail",
 }
 BLUEPRINTS = {"portal.staff", "portal.linking", "portal.meta", "portal.clients"}
 FLASK = ("flask", "flask_login", "flask_wtf", "flask_limiter", "authlib.integrations.flask_client")

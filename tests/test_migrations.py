@@ -198,7 +198,7 @@ def test_version_10_starts_every_creator_of_before_at_not_invited_with_reminders
     SchemaVersion.delete().execute()
     SchemaVersion.create(version=9)
 
-    assert migrations.upgrade(database) == [10]
+    assert migrations.upgrade(database) == [version for version, _ in migrations.STEPS if version > 9]
     creator = Creator.get_by_id(creator.id)
     assert (creator.name, creator.email) == ("Ava Chen", "ava@example.com")
     assert creator.invited_at is None and creator.invited_by is None and creator.link_expires_at is None
@@ -228,3 +228,29 @@ def test_an_upgrade_that_rebuilds_a_table_on_sqlite_keeps_the_rows_that_hang_on_
     assert AccountMetric.select().count() == 1
     if db.is_sqlite():
         assert database.execute_sql("PRAGMA foreign_keys").fetchone()[0] == 1  # on again
+
+
+def test_version_11_adds_outgoing_mail_to_a_database_that_had_none(app):
+    from portal.db import utcnow
+    from portal.models import MailJob, OutgoingMessage
+
+    database = db.database.obj
+    creator = Creator.create(name="Ava Chen", email="ava@example.com")
+    database.drop_tables([OutgoingMessage, MailJob])
+    SchemaVersion.delete().execute()
+    SchemaVersion.create(version=10)
+
+    assert migrations.upgrade(database) == [11]
+    job = MailJob.create(key="k" * 32)
+    fields = {"kind": "invitation", "creator": creator, "job": job, "sender": "a@b.example"}
+    fields |= {
+        "recipient": creator.email,
+        "subject": "S",
+        "text_body": "T",
+        "html_body": "H",
+        "message_id": "<m@b>",
+    }
+    OutgoingMessage.create(key=f"invitation:{creator.id}:2026-12-04", **fields)
+    assert job.progress() == {"queued": 1}
+    assert OutgoingMessage.due(utcnow()) == [OutgoingMessage.get().id]
+    assert migrations.upgrade(database) == []

@@ -48,7 +48,8 @@ def test_second_scheduler_refuses_to_run_and_says_why(app, caplog):
 def test_build_scheduler_registers_the_documented_jobs(app):
     scheduler = build_scheduler(app)
     jobs = {job.id: job for job in scheduler.get_jobs()}
-    assert set(jobs) == {"refresh-insights", "capture-stories", "check-grants", "purge-revoked"}
+    assert set(jobs) == {"send-mail", "refresh-insights", "capture-stories", "check-grants", "purge-revoked"}
+    assert jobs["send-mail"].trigger.interval.total_seconds() == 5  # queued mail goes out within seconds
     assert jobs["capture-stories"].trigger.interval.total_seconds() == 3600
     assert jobs["check-grants"].trigger.interval.days == 1
     for job in jobs.values():

@@ -16,6 +16,7 @@ PER_PAGE = 50
 # Every action the portal records, in the words the ledger page uses (and its filter offers).
 ACTIONS = {
     "invited": "Creator invited",
+    "invitation_sent": "Invitation e-mailed",
     "link_rotated": "New link issued",
     "linked": "Account linked",
     "verified": "Account verified",
@@ -127,8 +128,14 @@ def _staff_created(details):
     return f"for {details.get('email')}" + (" as an administrator" if details.get("is_admin") else "")
 
 
+def _mail_sent(details):
+    where = " (kept in the outbox: no mail server is set up)" if details.get("via") == "outbox" else ""
+    return f"to {details.get('to')}, “{details.get('subject')}”{where}"
+
+
 DESCRIBERS = {
     "invited": lambda d: "",  # the creator column names them
+    "invitation_sent": _mail_sent,
     "campaign_created": lambda d: f"“{d.get('name')}” for {d.get('client')}",
     "campaign_changed": lambda d: f"“{d.get('name')}” for {d.get('client')}",
     "campaign_creators_added": lambda d: f"{d.get('count')} to “{d.get('name')}”",

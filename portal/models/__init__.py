@@ -18,6 +18,7 @@ from portal.models.insights import (
     Story,
     StoryMetric,
 )
+from portal.models.mail import MAIL_MODELS, MailJob, OutgoingMessage
 from portal.models.settings import InvitationTemplate
 from portal.models.staff import Staff
 
@@ -30,12 +31,14 @@ MODELS = [
     *INSIGHT_MODELS,
     *COMPLIANCE_MODELS,
     *CAMPAIGN_MODELS,
+    *MAIL_MODELS,
 ]
 
 __all__ = [
     "CAMPAIGN_MODELS",
     "COMPLIANCE_MODELS",
     "INSIGHT_MODELS",
+    "MAIL_MODELS",
     "MODELS",
     "AccountMetric",
     "AccountStatus",
@@ -48,9 +51,11 @@ __all__ = [
     "DuplicateHandle",
     "InvitationTemplate",
     "LedgerEntry",
+    "MailJob",
     "Media",
     "MediaMetric",
     "MetaGrant",
+    "OutgoingMessage",
     "ProfileSnapshot",
     "ReportLink",
     "SchemaVersion",

@@ -25,8 +25,10 @@ JOB_DEFAULTS = {
 
 # (fixed id, job, interval, run at start). The refresh job looks every minute and takes only what
 # is due (a newly linked account at once, the others every PORTAL_REFRESH_MINUTES), so a restart
-# simply carries on; stories are captured hourly, inside Instagram's 24 hours.
+# simply carries on; stories are captured hourly, inside Instagram's 24 hours. Mail queued by staff
+# goes out within seconds, and a message waiting to be retried when its wait is over.
 JOBS = [
+    ("send-mail", jobs.send_mail, {"seconds": 5}, True),
     ("refresh-insights", jobs.refresh_due, {"minutes": 1}, True),
     ("capture-stories", jobs.capture_stories, {"hours": 1}, True),
     ("purge-revoked", jobs.purge_revoked, {"days": 1}, False),
