@@ -16,3 +16,8 @@ def absolute_url(endpoint, **values):
     if not base:
         return url_for(endpoint, _external=True, **values)
     return base.rstrip("/") + url_for(endpoint, **values)
+
+
+def link_page_address(creator):
+    """Return a creator's Link Accounts Page address, or None when it cannot be shown (no readable link)."""
+    return absolute_url("linking.link_page", token=creator.link_token) if creator.link_token else None

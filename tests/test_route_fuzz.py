@@ -26,7 +26,7 @@ from wtforms.fields.core import UnboundField
 
 from portal.db import utcnow
 from portal.graph.batch import Backoff
-from portal.models import AccountStatus, Campaign, DeletionRequest, MetaGrant, ReportLink, Story
+from portal.models import AccountStatus, Campaign, DeletionRequest, MailJob, MetaGrant, ReportLink, Story
 from portal.sandbox import media, people
 from portal.staff import forms
 
@@ -269,7 +269,9 @@ def arguments(creator, admin, staff_member, tmp_path):
     report, report_token = ReportLink.issue(
         "Northwind", "staff:admin@example.com", utcnow(), campaign=campaign
     )
+    job = MailJob.create(key="fuzz-batch-key-0123456789", created_by=admin)
     return {
+        "job_id": job.id,
         "campaign_id": campaign.id,
         "link_id": report.id,
         "report_token": report_token,

@@ -10,6 +10,7 @@ from portal.staff import (  # noqa: E402,F401  (routes register on bp)
     campaigns,
     creators,
     ledger,
+    mail,
     reports,
     settings,
 )

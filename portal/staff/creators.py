@@ -4,7 +4,7 @@ from flask import current_app, flash, redirect, render_template, request, url_fo
 from flask_login import login_required
 from playhouse.flask_utils import get_object_or_404
 
-from portal.addresses import absolute_url
+from portal.addresses import link_page_address
 from portal.connections.handles import add_creator, add_handle
 from portal.connections.link_health import losing_data_access
 from portal.connections.ownership import CannotMove, also_listed, move_handle
@@ -26,6 +26,7 @@ from portal.paging import page_number
 from portal.staff import bp
 from portal.staff.auth import staff_actor
 from portal.staff.forms import CreatorForm, HandleForm, NewCreatorForm, ReportLinkForm
+from portal.staff.mail import invitation_state
 
 
 def _creator_or_404(creator_id):
@@ -200,7 +201,7 @@ def account_move(creator_id, account_id):
 
 
 def _invitation_context(creator):
-    link = absolute_url("linking.link_page", token=creator.link_token) if creator.link_token else None
+    link = link_page_address(creator)
     template = InvitationTemplate.current()
     fill = {"name": creator.name, "company": current_app.config["COMPANY_NAME"], "link": link or ""}
     subject = render_text(template.subject, **fill)
@@ -210,6 +211,7 @@ def _invitation_context(creator):
         "invitation_subject": subject,
         "invitation_body": body,
         "mailto": mailto_url(creator.email, subject, body),
+        **invitation_state(creator),
     }
 
 

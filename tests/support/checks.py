@@ -26,14 +26,16 @@ def db_rows(app):
 def rule_url(creator):
     """Return a function that builds a url_map rule's URL, filling its arguments from the creator."""
     from portal.db import utcnow
-    from portal.models import Campaign, MetaGrant, ReportLink
+    from portal.models import Campaign, MailJob, MetaGrant, ReportLink
 
     grant = MetaGrant.create(creator=creator, provider="facebook", meta_user_id="1", candidates="[]")
     campaign = Campaign.create(name="Spring launch", client="Northwind")
     report, report_token = ReportLink.issue(
         "Northwind", "staff:admin@example.com", utcnow(), campaign=campaign
     )
+    job = MailJob.create(key="a-mail-job-key-0123456789")
     values = {
+        "job_id": job.id,
         "campaign_id": campaign.id,
         "link_id": report.id,
         "report_token": report_token,
