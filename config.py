@@ -47,6 +47,11 @@ class Config:
     STORY_ARCHIVE = _env("PORTAL_STORY_ARCHIVE")
     # 1: ask for pages_manage_metadata and subscribe each linked Page, so Meta sends story_insights.
     STORY_WEBHOOKS = _env("PORTAL_STORY_WEBHOOKS", "0") == "1"
+    # Where e-mail goes: smtp://user:pass@host:587?starttls=1 or smtps://user:pass@host:465. Unset (and
+    # always in sandbox mode) mail stays in the portal's outbox (/outbox), where staff can read it.
+    SMTP_URL = _env("PORTAL_SMTP_URL")
+    # The From address of every message, e.g. "Acme Talent <invitations@acme.example>".
+    MAIL_FROM = _env("PORTAL_MAIL_FROM")
 
     GRAPH_API_VERSION = _env("GRAPH_API_VERSION", "v27.0")
     FACEBOOK_CLIENT_ID = _env("FACEBOOK_CLIENT_ID")

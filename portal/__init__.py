@@ -95,6 +95,19 @@ def check_config(app):
         crypto.cipher.configure(app.config.get("TOKEN_KEYS"))
     except crypto.TokenKeyError as exc:
         raise ConfigurationError(str(exc)) from exc
+    check_mail(app)
+
+
+def check_mail(app):
+    """Refuse a PORTAL_SMTP_URL or PORTAL_MAIL_FROM that cannot work, before any message waits on it."""
+    from portal.mail.settings import MailSettingsError, mail_settings, parse_smtp_url
+
+    try:
+        if app.config.get("SMTP_URL"):  # checked in sandbox mode too, where mail stays in the outbox
+            parse_smtp_url(app.config["SMTP_URL"])
+        mail_settings(app.config)
+    except MailSettingsError as exc:
+        raise ConfigurationError(str(exc)) from exc
 
 
 def check_hosts(app):

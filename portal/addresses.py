@@ -9,6 +9,8 @@ back on the address the browser used.
 
 from flask import current_app, url_for
 
+from portal.db import utcnow
+
 
 def absolute_url(endpoint, **values):
     """Return the full address of an endpoint, on PORTAL_BASE_URL when it is set."""
@@ -16,3 +18,11 @@ def absolute_url(endpoint, **values):
     if not base:
         return url_for(endpoint, _external=True, **values)
     return base.rstrip("/") + url_for(endpoint, **values)
+
+
+def link_page_address(creator):
+    """Return a creator's Link Accounts Page address, or None when there is none to send: no readable
+    link, or one issued for a time that is over (it opens only the expired-link page)."""
+    if not creator.link_token or creator.link_expired(utcnow()):
+        return None
+    return absolute_url("linking.link_page", token=creator.link_token)

@@ -19,6 +19,7 @@ from portal.models import (
     CAMPAIGN_MODELS,
     COMPLIANCE_MODELS,
     INSIGHT_MODELS,
+    MAIL_MODELS,
     MODELS,
     ROLLUP_MODELS,
     CreatorImport,
@@ -198,6 +199,15 @@ def _v12_creator_imports(migrator):
     return []
 
 
+def _v13_outgoing_mail(migrator):
+    # Invitations the portal sends itself: each message as it goes out (its unique key stops a
+    # second send) and the bulk jobs that queue many. New tables, created from the current models
+    # (freeze a copy for this step if one of them changes later).
+    for model in MAIL_MODELS:
+        model.create_table()
+    return []
+
+
 # (version, step); version 1 is the first released schema.
 STEPS = [
     (2, _v2_reusable_links_and_session_versions),
@@ -211,6 +221,7 @@ STEPS = [
     (10, _v10_invitation_funnel),
     (11, _v11_recent_figures),
     (12, _v12_creator_imports),
+    (13, _v13_outgoing_mail),
 ]
 LATEST = STEPS[-1][0] if STEPS else 1
 

@@ -31,6 +31,7 @@ SERVICES = {
     "portal.campaigns",
     "portal.reports",
     "portal.creator_import",
+    "portal.mail",
 }
 BLUEPRINTS = {"portal.staff", "portal.linking", "portal.meta", "portal.clients"}
 FLASK = ("flask", "flask_login", "flask_wtf", "flask_limiter", "authlib.integrations.flask_client")

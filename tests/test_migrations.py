@@ -238,7 +238,7 @@ def test_version_12_adds_the_table_where_an_uploaded_csv_waits_for_its_confirmat
     SchemaVersion.delete().execute()
     SchemaVersion.create(version=11)
 
-    assert migrations.upgrade(database) == [12]
+    assert migrations.upgrade(database) == [version for version, _ in migrations.STEPS if version > 11]
     waiting = CreatorImport.create(staff=staff, file_name="creators.csv", csv_text="name,email,instagram\n")
     assert CreatorImport.pending(waiting.id, staff, db.utcnow()).file_name == "creators.csv"
     assert Creator.get_by_id(creator.id).name == "Ava Chen"
@@ -267,3 +267,29 @@ def test_an_upgrade_that_rebuilds_a_table_on_sqlite_keeps_the_rows_that_hang_on_
     assert AccountMetric.select().count() == 1
     if db.is_sqlite():
         assert database.execute_sql("PRAGMA foreign_keys").fetchone()[0] == 1  # on again
+
+
+def test_version_13_adds_outgoing_mail_to_a_database_that_had_none(app):
+    from portal.db import utcnow
+    from portal.models import MailJob, OutgoingMessage
+
+    database = db.database.obj
+    creator = Creator.create(name="Ava Chen", email="ava@example.com")
+    database.drop_tables([OutgoingMessage, MailJob])
+    SchemaVersion.delete().execute()
+    SchemaVersion.create(version=12)
+
+    assert migrations.upgrade(database) == [version for version, _ in migrations.STEPS if version > 12]
+    job = MailJob.create(key="k" * 32)
+    fields = {"kind": "invitation", "creator": creator, "job": job, "sender": "a@b.example"}
+    fields |= {
+        "recipient": creator.email,
+        "subject": "S",
+        "text_body": "T",
+        "html_body": "H",
+        "message_id": "<m@b>",
+    }
+    OutgoingMessage.create(key=f"invitation:{creator.id}:2026-12-04", **fields)
+    assert job.progress() == {"queued": 1}
+    assert OutgoingMessage.due(utcnow()) == [OutgoingMessage.get().id]
+    assert migrations.upgrade(database) == []

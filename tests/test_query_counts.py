@@ -18,9 +18,11 @@ from portal.models import (
     Creator,
     CreatorImport,
     LedgerEntry,
+    MailJob,
     Media,
     MediaMetric,
     MetaGrant,
+    OutgoingMessage,
     ProfileSnapshot,
     ReportLink,
     SocialAccount,
@@ -128,6 +130,29 @@ def record(action, creator, account=None, hours_ago=0):
     LedgerEntry.update(at=moment).where(LedgerEntry.id == event.id).execute()
 
 
+def add_message(creator, job, failed=False, minutes_ago=0):
+    """Record an invitation to the creator in the bulk job: sent into the outbox, or failed."""
+    when = utcnow() - datetime.timedelta(minutes=minutes_ago)
+    return OutgoingMessage.create(
+        key=f"invitation:{creator.id}:{when.date()}",
+        kind="invitation",
+        creator=creator,
+        job=job,
+        sender="portal@localhost",
+        recipient=f"c{creator.id}@creators.test",
+        reply_to="admin@example.com",
+        subject=f"Link your Instagram account, {creator.name}",
+        text_body="Welcome!",
+        html_body="<p>Welcome!</p>",
+        message_id=f"<{creator.id}@localhost>",
+        status="failed" if failed else "sent",
+        via=None if failed else "outbox",
+        last_error="550 5.1.1 Mailbox unavailable" if failed else None,
+        queued_at=when,
+        sent_at=None if failed else when,
+    )
+
+
 def build_small():
     """Store a few creators with one linked account and a little data each; return the viewed ones."""
     with db.database.atomic():
@@ -145,6 +170,9 @@ def build_small():
         campaign = Campaign.create(name="Spring launch", client="Northwind")
         campaign.add_creators([c.id for c in Creator.select(Creator.id)])
         _, ava.report_token = ReportLink.issue("Northwind", ACTOR, utcnow(), days=90, campaign=campaign)
+        job = MailJob.create(key="query-count-job-key-0123")
+        for n, creator in enumerate(Creator.select().order_by(Creator.id)):
+            add_message(creator, job, failed=creator.id == ava.id, minutes_ago=100 - n)
     return ava, account
 
 
@@ -183,6 +211,11 @@ def grow_to_large(ava, account):
             record("refreshed", other, handle, hours_ago=n)
         record("linked", ava, account)  # the newest entry again
         Campaign.get().add_creators([c.id for c in Creator.select(Creator.id)])
+        for n, creator in enumerate(
+            Creator.select().where(Creator.name.startswith("Creator ")).order_by(Creator.id)
+        ):
+            if creator.id > 3:  # the first ones have theirs already
+                add_message(creator, MailJob.get(), failed=n % 2 == 0, minutes_ago=60 - n)
 
 
 # What the page is, its path, whether it is the htmx swap, a text it shows from the data at both sizes,
@@ -203,6 +236,21 @@ PAGES = [
     ("the Link Accounts Page tab swap", "/creators/{creator}/link-accounts", True, "/link/{token}", None),
     ("the account metrics page", "/creators/{creator}/accounts/{account}/metrics", False, "Reel 0", "Berlin"),
     ("the ledger", "/audit", False, "@ava.creates", "@ava.creates.01"),
+    ("the outbox", "/outbox", False, "Link your Instagram account", "page 1 of 3"),
+    (
+        "a bulk invitation's progress",
+        "/invitations/{job}",
+        False,
+        "Ava Chen (c1@creators.test)",
+        "Creator 10",
+    ),
+    (
+        "a bulk invitation's progress swap",
+        "/invitations/{job}",
+        True,
+        "Ava Chen (c1@creators.test)",
+        "Creator 10",
+    ),
     ("the ledger swap", "/audit", True, "@ava.creates", "@ava.creates.01"),
     ("the Link Accounts Page", "/link/{token}", False, "@ava.creates", "@ava.creates.11"),
     ("the overview", "/overview", False, "@ava.creates", "@c10.creates"),
@@ -252,6 +300,7 @@ def test_a_page_runs_as_many_queries_with_much_data_as_with_little(
         "campaign": campaign.id,
         "report": ava.report_token,
         "upload": CreatorImport.create(staff=Staff.get(), file_name="creators.csv", csv_text=IMPORTED_CSV).id,
+        "job": MailJob.get().id,
     }
     path, shows = path.format(**values), shows.format(**values)
     # The Link Accounts Page is public: it is read by a browser that is not signed in.

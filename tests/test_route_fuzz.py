@@ -31,6 +31,7 @@ from portal.models import (
     Campaign,
     CreatorImport,
     DeletionRequest,
+    MailJob,
     MetaGrant,
     ReportLink,
     Story,
@@ -283,7 +284,9 @@ def arguments(creator, admin, staff_member, tmp_path):
         file_name="creators.csv",
         csv_text="name,email,instagram\nBo Lindqvist,,bo.draws\n",
     )
+    job = MailJob.create(key="fuzz-batch-key-0123456789", created_by=admin)
     return {
+        "job_id": job.id,
         "campaign_id": campaign.id,
         "link_id": report.id,
         "report_token": report_token,

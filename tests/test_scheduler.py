@@ -49,12 +49,14 @@ def test_build_scheduler_registers_the_documented_jobs(app):
     scheduler = build_scheduler(app)
     jobs = {job.id: job for job in scheduler.get_jobs()}
     assert set(jobs) == {
+        "send-mail",
         "refresh-insights",
         "capture-stories",
         "roll-up-figures",
         "check-grants",
         "purge-revoked",
     }
+    assert jobs["send-mail"].trigger.interval.total_seconds() == 5  # queued mail goes out within seconds
     assert jobs["capture-stories"].trigger.interval.total_seconds() == 3600
     assert jobs["check-grants"].trigger.interval.days == 1
     for job in jobs.values():

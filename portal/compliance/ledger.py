@@ -138,6 +138,20 @@ def _staff_created(details):
     return f"for {details.get('email')}" + (" as an administrator" if details.get("is_admin") else "")
 
 
+def _invitation_sent(details):
+    """E-mailed by the portal (to whom, what, how), or marked sent by staff who sent it themselves."""
+    if details.get("to"):
+        return _mail_sent(details)
+    if details.get("how") == "by hand":
+        return "marked by staff, who sent it themselves"
+    return details.get("how") or ""
+
+
+def _mail_sent(details):
+    where = " (kept in the outbox: no mail server is set up)" if details.get("via") == "outbox" else ""
+    return f"to {details.get('to')}, “{details.get('subject')}”{where}"
+
+
 DESCRIBERS = {
     "invited": lambda d: "",  # the creator column names them
     "campaign_created": lambda d: f"“{d.get('name')}” for {d.get('client')}",
@@ -160,9 +174,7 @@ DESCRIBERS = {
         "the previous link stopped working"
         + (f"; the new one works until {d['expires']}" if d.get("expires") else "")
     ),
-    "invitation_sent": lambda d: (
-        "marked by staff, who sent it themselves" if d.get("how") == "by hand" else d.get("how") or ""
-    ),
+    "invitation_sent": _invitation_sent,
     "page_opened": lambda d: "for the first time; later openings are not listed",
     "creators_imported": _creators_imported,
     "retention_purge": lambda d: f"{d.get('files', 0)} archived story files removed",

@@ -26,6 +26,7 @@ from portal.models.insights import (
     Story,
     StoryMetric,
 )
+from portal.models.mail import MAIL_MODELS, MailJob, OutgoingMessage
 from portal.models.settings import InvitationTemplate
 from portal.models.staff import Staff
 
@@ -40,12 +41,14 @@ MODELS = [
     *COMPLIANCE_MODELS,
     *CAMPAIGN_MODELS,
     *ROLLUP_MODELS,
+    *MAIL_MODELS,
 ]
 
 __all__ = [
     "CAMPAIGN_MODELS",
     "COMPLIANCE_MODELS",
     "INSIGHT_MODELS",
+    "MAIL_MODELS",
     "MODELS",
     "ROLLUP_MODELS",
     "RecentFigures",
@@ -62,9 +65,11 @@ __all__ = [
     "DuplicateHandle",
     "InvitationTemplate",
     "LedgerEntry",
+    "MailJob",
     "Media",
     "MediaMetric",
     "MetaGrant",
+    "OutgoingMessage",
     "ProfileSnapshot",
     "ReportLink",
     "SchemaVersion",

@@ -26,8 +26,10 @@ JOB_DEFAULTS = {
 # (fixed id, job, interval, run at start). The refresh job looks every minute and takes only what
 # is due (a newly linked account at once, the others every PORTAL_REFRESH_MINUTES), so a restart
 # simply carries on; stories are captured hourly, inside Instagram's 24 hours; the overview's
-# recent figures move on within a minute of the Meta day turning.
+# recent figures move on within a minute of the Meta day turning. Mail queued by staff goes out
+# within seconds, and a message waiting to be retried when its wait is over.
 JOBS = [
+    ("send-mail", jobs.send_mail, {"seconds": 5}, True),
     ("refresh-insights", jobs.refresh_due, {"minutes": 1}, True),
     ("capture-stories", jobs.capture_stories, {"hours": 1}, True),
     ("roll-up-figures", jobs.roll_up_figures, {"minutes": 1}, True),

@@ -14,6 +14,8 @@ from portal.db import database, utcnow
 from portal.graph import facebook_graph
 from portal.graph.days import meta_day
 from portal.insights import refresh
+from portal.mail import delivery
+from portal.mail.settings import mail_settings
 from portal.models import SocialAccount
 
 log = logging.getLogger(__name__)
@@ -71,3 +73,12 @@ def check_grants(app, now=None):
 def purge_revoked(app, now=None):
     """Delete the figures of accounts revoked more than PORTAL_RETENTION_DAYS ago."""
     return retention.purge_revoked(app.config["RETENTION_DAYS"], now)
+
+
+def send_mail(app, now=None):
+    """Send the queued e-mail whose time has come (over SMTP, or into the outbox)."""
+    with database.connection_context():
+        summary = delivery.send_due(mail_settings(app.config), now)
+    # Runs every few seconds: a round with nothing to send logs at DEBUG only.
+    log.log(logging.DEBUG if summary.idle else logging.INFO, "Mail: %s", summary.line())
+    return summary

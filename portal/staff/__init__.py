@@ -11,6 +11,7 @@ from portal.staff import (  # noqa: E402,F401  (routes register on bp)
     creator_import,
     creators,
     ledger,
+    mail,
     reports,
     settings,
 )

@@ -4,7 +4,7 @@ from flask import current_app, flash, redirect, render_template, request, url_fo
 from flask_login import current_user, login_required
 from playhouse.flask_utils import get_object_or_404
 
-from portal.addresses import absolute_url
+from portal.addresses import link_page_address
 from portal.connections import funnel
 from portal.connections.funnel import Stage
 from portal.connections.handles import add_creator, add_handle
@@ -28,6 +28,7 @@ from portal.paging import page_number
 from portal.staff import bp
 from portal.staff.auth import staff_actor
 from portal.staff.forms import CreatorForm, HandleForm, LinkTokenForm, NewCreatorForm, ReportLinkForm
+from portal.staff.mail import invitation_state
 
 
 def _creator_or_404(creator_id):
@@ -211,9 +212,7 @@ def account_move(creator_id, account_id):
 def _invitation_context(creator, form=None):
     """What the Link Accounts panel shows: the link (while it works), the invitation, the funnel's facts."""
     expired = creator.link_expired(utcnow())
-    link = None
-    if creator.link_token and not expired:  # an expired link is not offered for copying or mailing
-        link = absolute_url("linking.link_page", token=creator.link_token)
+    link = link_page_address(creator)  # None once expired: not offered for copying or mailing
     template = InvitationTemplate.current()
     fill = {"name": creator.name, "company": current_app.config["COMPANY_NAME"], "link": link or ""}
     subject = render_text(template.subject, **fill)
@@ -226,6 +225,7 @@ def _invitation_context(creator, form=None):
         "mailto": mailto_url(creator.email, subject, body),
         "link_form": form or LinkTokenForm(formdata=None),
         "invited_by": creator.invited_by.email if creator.invited_by_id else None,
+        **invitation_state(creator),
     }
 
 

@@ -26,7 +26,7 @@ def db_rows(app):
 def rule_url(creator):
     """Return a function that builds a url_map rule's URL, filling its arguments from the creator."""
     from portal.db import utcnow
-    from portal.models import Campaign, CreatorImport, MetaGrant, ReportLink, Staff
+    from portal.models import Campaign, CreatorImport, MailJob, MetaGrant, ReportLink, Staff
 
     grant = MetaGrant.create(creator=creator, provider="facebook", meta_user_id="1", candidates="[]")
     campaign = Campaign.create(name="Spring launch", client="Northwind")
@@ -37,7 +37,9 @@ def rule_url(creator):
     waiting = CreatorImport.create(
         staff=uploader, file_name="creators.csv", csv_text="name,email,instagram\n"
     )
+    job = MailJob.create(key="a-mail-job-key-0123456789")
     values = {
+        "job_id": job.id,
         "import_id": waiting.id,
         "campaign_id": campaign.id,
         "link_id": report.id,
