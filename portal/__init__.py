@@ -8,7 +8,7 @@ from flask import Flask, abort, jsonify, render_template, request
 from flask.globals import request_ctx
 
 from config import config_name_from_env, configs
-from portal import crypto, db, redaction
+from portal import crypto, db, ratelimits, redaction
 from portal.creator_import.reading import MAX_FILE_BYTES
 from portal.extensions import csrf, limiter, login_manager
 from portal.graph.oauth import provider_settings
@@ -157,7 +157,7 @@ def register_upload_limits(app):
 def register_extensions(app):
     """Bind CSRF protection, the rate limiter and the login manager."""
     csrf.init_app(app)
-    limiter.init_app(app)
+    register_rate_limits(app)
     login_manager.init_app(app)
     register_oauth(app)
     login_manager.login_view = "staff.login"
@@ -168,6 +168,16 @@ def register_extensions(app):
 
     login_manager.user_loader(load_staff)
     login_manager.unauthorized_handler(unauthorized)
+
+
+def register_rate_limits(app):
+    """Count rate limits in PORTAL_REDIS_URL's Redis when one is named, else in this process's memory."""
+    redis_url = app.config.get("REDIS_URL")
+    app.config["RATELIMIT_STORAGE_URI"] = ratelimits.storage_uri(redis_url)
+    limiter.init_app(app)
+    ratelimits.report_limiter_problems(redis_url)
+    if redis_url:
+        log.info("Rate limits are counted in Redis at %s.", ratelimits.redis_address(redis_url))
 
 
 def register_oauth(app):
