@@ -23,6 +23,7 @@ from portal.models import (
     ROLLUP_MODELS,
     CreatorImport,
     MetaGrant,
+    SandboxSpentCode,
     SchemaVersion,
     Staff,
 )
@@ -198,6 +199,14 @@ def _v12_creator_imports(migrator):
     return []
 
 
+def _v15_sandbox_spent_codes(migrator):
+    # The sandbox's used OAuth codes, kept in the database instead of each process's memory, so a
+    # code is refused the second time on any worker or host, as Meta refuses it. A new table,
+    # created from the current model (freeze a copy for this step if that model changes later).
+    SandboxSpentCode.create_table()
+    return []
+
+
 # (version, step); version 1 is the first released schema.
 STEPS = [
     (2, _v2_reusable_links_and_session_versions),
@@ -211,6 +220,7 @@ STEPS = [
     (10, _v10_invitation_funnel),
     (11, _v11_recent_figures),
     (12, _v12_creator_imports),
+    (15, _v15_sandbox_spent_codes),
 ]
 LATEST = STEPS[-1][0] if STEPS else 1
 

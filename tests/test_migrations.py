@@ -238,9 +238,27 @@ def test_version_12_adds_the_table_where_an_uploaded_csv_waits_for_its_confirmat
     SchemaVersion.delete().execute()
     SchemaVersion.create(version=11)
 
-    assert migrations.upgrade(database) == [12]
+    assert migrations.upgrade(database) == [version for version, _ in migrations.STEPS if version > 11]
     waiting = CreatorImport.create(staff=staff, file_name="creators.csv", csv_text="name,email,instagram\n")
     assert CreatorImport.pending(waiting.id, staff, db.utcnow()).file_name == "creators.csv"
+    assert Creator.get_by_id(creator.id).name == "Ava Chen"
+    assert migrations.upgrade(database) == []
+
+
+def test_version_15_adds_the_table_where_the_sandbox_remembers_used_codes(app):
+    from portal.models import SandboxSpentCode
+
+    database = db.database.obj
+    creator = Creator.create(name="Ava Chen")
+    database.drop_tables([SandboxSpentCode])
+    SchemaVersion.delete().execute()
+    SchemaVersion.create(version=14)
+
+    assert migrations.upgrade(database) == [15]
+    now = db.utcnow()
+    later = now + datetime.timedelta(minutes=10)
+    assert SandboxSpentCode.spend("SBXC-a-code", later, now) is True
+    assert SandboxSpentCode.spend("SBXC-a-code", later, now) is False  # single use
     assert Creator.get_by_id(creator.id).name == "Ava Chen"
     assert migrations.upgrade(database) == []
 

@@ -26,6 +26,7 @@ from portal.models.insights import (
     Story,
     StoryMetric,
 )
+from portal.models.sandbox import SandboxSpentCode
 from portal.models.settings import InvitationTemplate
 from portal.models.staff import Staff
 
@@ -40,6 +41,7 @@ MODELS = [
     *COMPLIANCE_MODELS,
     *CAMPAIGN_MODELS,
     *ROLLUP_MODELS,
+    SandboxSpentCode,
 ]
 
 __all__ = [
@@ -67,6 +69,7 @@ __all__ = [
     "MetaGrant",
     "ProfileSnapshot",
     "ReportLink",
+    "SandboxSpentCode",
     "SchemaVersion",
     "SocialAccount",
     "Staff",
