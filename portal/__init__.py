@@ -201,9 +201,11 @@ def register_blueprints(app):
     app.register_blueprint(meta_bp)
     app.register_blueprint(clients_bp)
     if app.config["SANDBOX"]:
+        from portal.models import SandboxSpentCode
         from portal.sandbox import init_sandbox
 
-        init_sandbox(app)
+        # The sandbox imports none of the portal's code: its table of used codes is handed to it.
+        init_sandbox(app, spent_codes=SandboxSpentCode)
     else:
         db.move_clock(None)  # only the sandbox moves time; an app made after one runs on real time
 

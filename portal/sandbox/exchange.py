@@ -5,7 +5,6 @@ from urllib.parse import unquote
 
 from flask import current_app, jsonify, request
 
-from portal.models import SandboxSpentCode
 from portal.sandbox import bp, people, tokens
 
 
@@ -16,7 +15,7 @@ def _spend(code, payload):
     """
     at = tokens.now()
     expires = payload.get("exp") or at + tokens.IG_CODE_SECONDS  # kept at least as long as it works
-    return SandboxSpentCode.spend(code, _utc(expires), now=_utc(at))
+    return current_app.extensions["sandbox_spent_codes"].spend(code, _utc(expires), now=_utc(at))
 
 
 def _utc(seconds):
