@@ -52,6 +52,9 @@ class Config:
     SMTP_URL = _env("PORTAL_SMTP_URL")
     # The From address of every message, e.g. "Acme Talent <invitations@acme.example>".
     MAIL_FROM = _env("PORTAL_MAIL_FROM")
+    # The Redis every web process and host counts rate limits in (redis://host:6379/0); unset,
+    # each process counts in its own memory.
+    REDIS_URL = _env("PORTAL_REDIS_URL")
 
     GRAPH_API_VERSION = _env("GRAPH_API_VERSION", "v27.0")
     FACEBOOK_CLIENT_ID = _env("FACEBOOK_CLIENT_ID")
@@ -98,7 +101,15 @@ class Config:
     MAX_CONTENT_LENGTH = 1024 * 1024
     WTF_CSRF_TIME_LIMIT = None  # Valid for the session's life; see security.md §3.4.
 
-    RATELIMIT_STORAGE_URI = "memory://"
+    RATELIMIT_STORAGE_URI = "memory://"  # create_app puts REDIS_URL here when it is set
+    # A Redis that has not answered within a second is down, for this request at least: better a
+    # sign-in counted in this process's memory than a sign-in page that waits on it.
+    RATELIMIT_STORAGE_OPTIONS = {"socket_connect_timeout": 1, "socket_timeout": 1}
+    # Redis down: Flask-Limiter logs it once, counts in this process's memory meanwhile and goes
+    # back to Redis when it answers again; any other failure of the limiter is logged, and the
+    # request is served rather than answered with a 500.
+    RATELIMIT_IN_MEMORY_FALLBACK_ENABLED = True
+    RATELIMIT_SWALLOW_ERRORS = True
     RATELIMIT_HEADERS_ENABLED = True
     RATELIMIT_ENABLED = True
 

@@ -8,7 +8,7 @@ from flask import Flask, abort, jsonify, render_template, request
 from flask.globals import request_ctx
 
 from config import config_name_from_env, configs
-from portal import crypto, db, redaction
+from portal import crypto, db, ratelimits, redaction
 from portal.creator_import.reading import MAX_FILE_BYTES
 from portal.extensions import csrf, limiter, login_manager
 from portal.graph.oauth import provider_settings
@@ -170,7 +170,7 @@ def register_upload_limits(app):
 def register_extensions(app):
     """Bind CSRF protection, the rate limiter and the login manager."""
     csrf.init_app(app)
-    limiter.init_app(app)
+    register_rate_limits(app)
     login_manager.init_app(app)
     register_oauth(app)
     login_manager.login_view = "staff.login"
@@ -181,6 +181,16 @@ def register_extensions(app):
 
     login_manager.user_loader(load_staff)
     login_manager.unauthorized_handler(unauthorized)
+
+
+def register_rate_limits(app):
+    """Count rate limits in PORTAL_REDIS_URL's Redis when one is named, else in this process's memory."""
+    redis_url = app.config.get("REDIS_URL")
+    app.config["RATELIMIT_STORAGE_URI"] = ratelimits.storage_uri(redis_url)
+    limiter.init_app(app)
+    ratelimits.report_limiter_problems(redis_url)
+    if redis_url:
+        log.info("Rate limits are counted in Redis at %s.", ratelimits.redis_address(redis_url))
 
 
 def register_oauth(app):
@@ -204,9 +214,11 @@ def register_blueprints(app):
     app.register_blueprint(meta_bp)
     app.register_blueprint(clients_bp)
     if app.config["SANDBOX"]:
+        from portal.models import SandboxSpentCode
         from portal.sandbox import init_sandbox
 
-        init_sandbox(app)
+        # The sandbox imports none of the portal's code: its table of used codes is handed to it.
+        init_sandbox(app, spent_codes=SandboxSpentCode)
     else:
         db.move_clock(None)  # only the sandbox moves time; an app made after one runs on real time
 

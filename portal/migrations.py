@@ -24,6 +24,7 @@ from portal.models import (
     ROLLUP_MODELS,
     CreatorImport,
     MetaGrant,
+    SandboxSpentCode,
     SchemaVersion,
     Staff,
 )
@@ -208,6 +209,14 @@ def _v13_outgoing_mail(migrator):
     return []
 
 
+def _v14_sandbox_spent_codes(migrator):
+    # The sandbox's used OAuth codes, kept in the database instead of each process's memory, so a
+    # code is refused the second time on any worker or host, as Meta refuses it. A new table,
+    # created from the current model (freeze a copy for this step if that model changes later).
+    SandboxSpentCode.create_table()
+    return []
+
+
 # (version, step); version 1 is the first released schema.
 STEPS = [
     (2, _v2_reusable_links_and_session_versions),
@@ -222,6 +231,7 @@ STEPS = [
     (11, _v11_recent_figures),
     (12, _v12_creator_imports),
     (13, _v13_outgoing_mail),
+    (14, _v14_sandbox_spent_codes),
 ]
 LATEST = STEPS[-1][0] if STEPS else 1
 

@@ -11,7 +11,14 @@ from support.graph_rules import legacy_features
 from portal import create_app, db, migrations
 from portal.models import Creator, SocialAccount, Staff
 
-pytest_plugins = ["support.meta", "support.browser", "support.sandbox", "support.checks", "support.smtp"]
+pytest_plugins = [
+    "support.meta",
+    "support.browser",
+    "support.sandbox",
+    "support.checks",
+    "support.smtp",
+    "support.processes",
+]
 
 _CSRF_IN_HEADERS = re.compile(r'"X-CSRFToken": "([^"]+)"')
 _CSRF_IN_FORM = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')

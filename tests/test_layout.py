@@ -21,6 +21,7 @@ PLAIN_FRAME = {
     "portal.invitation",
     "portal.ids",
     "portal.spreadsheet",
+    "portal.ratelimits",
 }
 FLASK_FRAME = {"portal.htmx", "portal.security", "portal.extensions", "portal.addresses"}
 SERVICES = {

@@ -245,6 +245,24 @@ def test_version_12_adds_the_table_where_an_uploaded_csv_waits_for_its_confirmat
     assert migrations.upgrade(database) == []
 
 
+def test_version_14_adds_the_table_where_the_sandbox_remembers_used_codes(app):
+    from portal.models import SandboxSpentCode
+
+    database = db.database.obj
+    creator = Creator.create(name="Ava Chen")
+    database.drop_tables([SandboxSpentCode])
+    SchemaVersion.delete().execute()
+    SchemaVersion.create(version=13)
+
+    assert migrations.upgrade(database) == [version for version, _ in migrations.STEPS if version > 13]
+    now = db.utcnow()
+    later = now + datetime.timedelta(minutes=10)
+    assert SandboxSpentCode.spend("SBXC-a-code", later, now) is True
+    assert SandboxSpentCode.spend("SBXC-a-code", later, now) is False  # single use
+    assert Creator.get_by_id(creator.id).name == "Ava Chen"
+    assert migrations.upgrade(database) == []
+
+
 def test_an_upgrade_that_rebuilds_a_table_on_sqlite_keeps_the_rows_that_hang_on_it(app):
     """SQLite adds a NOT NULL column by copying the table: the old one's drop must not cascade."""
     from portal.models import AccountMetric

@@ -1,14 +1,23 @@
 """The sandbox: the simulated Facebook and Instagram logins, token endpoints and Graph API."""
 
+import datetime
+import hashlib
 import json
+import secrets
 import time
 from html.parser import HTMLParser
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 import pytest
+import requests
+from cryptography.fernet import Fernet
 from markupsafe import escape
+from support import database_url
+from support.processes import gunicorn, server_env
 from werkzeug.datastructures import MultiDict
 
+from portal import db
+from portal.models import SandboxSpentCode
 from portal.sandbox import people, tokens
 
 BASE = "http://localhost"
@@ -669,3 +678,46 @@ def test_avatars_are_svg_initials_served_by_the_sandbox(make_app):
     assert response.status_code == 200 and response.mimetype == "image/svg+xml"
     assert ">AC</text>" in response.get_data(as_text=True)
     assert client.get("/sandbox/static/avatar/nobody.svg").status_code == 404
+
+
+@pytest.mark.live_http
+def test_a_code_used_on_one_web_process_is_refused_on_another(make_app, tmp_path):
+    """Two gunicorn processes on one database, as behind a load balancer: a code works once in all."""
+    secret_key, state_file = secrets.token_hex(32), str(tmp_path / "sandbox-state.json")
+    app = make_app(SANDBOX=True, BASE_URL=BASE, SECRET_KEY=secret_key, SANDBOX_STATE_FILE=state_file)
+    with app.app_context():  # a code as the dialog issues it, signed with the processes' key
+        payload = tokens.user_token_payload(
+            people.facebook_user(user_id("Gabriela Good")), [], [], [], ["public_profile"], "code", FB_APP
+        )
+        code = tokens.issue("code", {**payload, "redirect_uri": FB_CALLBACK, "exp": tokens.now() + 600})
+    db.database.close()
+    env = server_env(
+        PORTAL_CONFIG="development",
+        PORTAL_SANDBOX="1",
+        PORTAL_SECRET_KEY=secret_key,
+        PORTAL_TOKEN_KEYS=Fernet.generate_key().decode(),
+        PORTAL_DATABASE_URL=database_url(tmp_path),
+        PORTAL_SANDBOX_STATE_FILE=state_file,
+    )
+    form = {"client_id": FB_APP, "client_secret": FB_SECRET, "redirect_uri": FB_CALLBACK, "code": code}
+    path = "/sandbox/graph/v27.0/oauth/access_token"
+    with gunicorn(env, tmp_path / "web-a.log") as a, gunicorn(env, tmp_path / "web-b.log") as b:
+        first = requests.post(a + path, data=form, timeout=10)
+        assert first.status_code == 200 and first.json()["access_token"].startswith("EAAS")
+        again = requests.post(b + path, data=form, timeout=10)
+        assert again.status_code == 400
+        error = again.json()["error"]
+        assert (error["code"], error["error_subcode"]) == (100, 36009)
+        assert error["message"] == "This authorization code has been used."
+        assert requests.post(a + path, data=form, timeout=10).json()["error"]["error_subcode"] == 36009
+
+
+def test_a_used_code_is_forgotten_once_it_would_have_expired_anyway(app):
+    now = datetime.datetime(2026, 12, 4, 12, tzinfo=datetime.UTC)
+    SandboxSpentCode.spend("SBXC-old", now + datetime.timedelta(minutes=10), now)
+    SandboxSpentCode.spend("SBXC-new", now + datetime.timedelta(minutes=30), now)
+    later = now + datetime.timedelta(minutes=20)
+    assert SandboxSpentCode.spend("SBXC-other", later + datetime.timedelta(minutes=10), later) is True
+    kept = {row.code_hash for row in SandboxSpentCode.select()}
+    assert len(kept) == 2 and hashlib.sha256(b"SBXC-old").hexdigest() not in kept
+    assert hashlib.sha256(b"SBXC-new").hexdigest() in kept  # still refused while it could be used

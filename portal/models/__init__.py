@@ -27,6 +27,7 @@ from portal.models.insights import (
     StoryMetric,
 )
 from portal.models.mail import MAIL_MODELS, MailJob, OutgoingMessage
+from portal.models.sandbox import SandboxSpentCode
 from portal.models.settings import InvitationTemplate
 from portal.models.staff import Staff
 
@@ -42,6 +43,7 @@ MODELS = [
     *CAMPAIGN_MODELS,
     *ROLLUP_MODELS,
     *MAIL_MODELS,
+    SandboxSpentCode,
 ]
 
 __all__ = [
@@ -72,6 +74,7 @@ __all__ = [
     "OutgoingMessage",
     "ProfileSnapshot",
     "ReportLink",
+    "SandboxSpentCode",
     "SchemaVersion",
     "SocialAccount",
     "Staff",

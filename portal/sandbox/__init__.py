@@ -47,12 +47,14 @@ def apply_sandbox_settings(app):
             config[name] = value
 
 
-def init_sandbox(app):
+def init_sandbox(app, spent_codes):
     """Serve the simulated Meta under /sandbox; its dialogs use OAuth state, not the portal's CSRF.
 
     Its state file also sets the portal's clock: `flask --app wsgi sandbox-clock +61d` moves the
     simulated Meta and the portal in front of it 61 days on together, in every process.
+    spent_codes remembers the codes used, for every process: spend(code, expires_at, now) -> bool.
     """
+    app.extensions["sandbox_spent_codes"] = spent_codes
     if app.config.get("SANDBOX_BENCH_ACCOUNTS"):
         people.add_bench_agency(int(app.config["SANDBOX_BENCH_ACCOUNTS"]))
     path = app.config.get("SANDBOX_STATE_FILE") or os.path.join(app.instance_path, "sandbox-state.json")

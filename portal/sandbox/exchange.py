@@ -1,5 +1,6 @@
 """The token endpoints: Facebook's /oauth/access_token and Instagram's, in Meta's shapes."""
 
+import datetime
 from urllib.parse import unquote
 
 from flask import current_app, jsonify, request
@@ -10,16 +11,15 @@ from portal.sandbox import bp, people, tokens
 def _spend(code, payload):
     """Mark a code used; return False when it already was (Meta's codes are single use).
 
-    Remembered per worker only: a code replayed against another worker still works.
+    Remembered in the database, so a code replayed against another worker or host is refused too.
     """
-    used = current_app.extensions.setdefault("sandbox_used_codes", {})
     at = tokens.now()
-    for old in [c for c, exp in used.items() if exp <= at]:
-        del used[old]
-    if code in used:
-        return False
-    used[code] = payload.get("exp", at)
-    return True
+    expires = payload.get("exp") or at + tokens.IG_CODE_SECONDS  # kept at least as long as it works
+    return current_app.extensions["sandbox_spent_codes"].spend(code, _utc(expires), now=_utc(at))
+
+
+def _utc(seconds):
+    return datetime.datetime.fromtimestamp(seconds, datetime.UTC)
 
 
 def _client_credentials():
