@@ -60,7 +60,7 @@ _BROKEN, _ENDING, _LINKED = 3, 2, 1
 _MOMENT = UTCDateTimeField()  # reads a moment a subquery selected, as the column would
 
 
-_COUNTED = (AccountStatus.LINK_BROKEN, AccountStatus.LINKED, AccountStatus.VERIFIED)
+_COUNTED = AccountStatus.IN_FUNNEL
 
 
 def _rank(account, grant, now):
