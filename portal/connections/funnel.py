@@ -134,8 +134,8 @@ def stage_counts(creators, now):
 def creator_page(query, stage, number, per_page, now):
     """Return (one Page of the creators matching query at stage, or at any if None; the counts).
 
-    Each row carries .funnel_stage. The counts, over every stage, also give the page its total,
-    so the list costs no more queries than a plain search.
+    Each row carries .funnel_stage. The page is read apart from the counts: it knows whether a
+    next page exists from one extra row, not from a total.
     """
     matching = Creator.matching(query)
     counts = stage_counts(matching, now)
@@ -145,8 +145,7 @@ def creator_page(query, stage, number, per_page, now):
     else:
         selection, expression = matching, stage_of_each(now)
     selection = selection.select_extend(expression.alias("funnel_stage"))
-    total = counts[stage] if stage else sum(counts.values())
-    return Creator.page_of(selection, number, per_page, total), counts
+    return Creator.page_of(selection, number, per_page), counts
 
 
 @dataclass

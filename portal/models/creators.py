@@ -91,20 +91,24 @@ class Creator(BaseModel):
         return selection
 
     @classmethod
-    def page_of(cls, selection, page, per_page, total):
-        """Return one Page of a selection of creators (total of them), by name, with their handles."""
+    def page_of(cls, selection, page, per_page):
+        """Return one Page of a selection of creators, by name, with their handles.
+
+        One row more than the page is read: it tells whether a next page exists, without counting
+        every matching creator.
+        """
         from portal.models.accounts import SocialAccount
 
-        rows = selection.order_by(fn.LOWER(cls.name), cls.id).paginate(page, per_page)
+        ordered = selection.order_by(fn.LOWER(cls.name), cls.id)
+        rows = ordered.limit(per_page + 1).offset((page - 1) * per_page)
         shown = SocialAccount.select(SocialAccount.id, SocialAccount.creator, SocialAccount.username)
         items = prefetch(rows, shown.order_by(SocialAccount.username))
-        return Page(items=items, number=page, per_page=per_page, total=total)
+        return Page.of_rows(items, page, per_page)
 
     @classmethod
     def search(cls, query="", page=1, per_page=20):
         """Return one Page of creators whose name or Instagram handle contains query."""
-        selection = cls.matching(query)
-        return cls.page_of(selection, page, per_page, selection.count())
+        return cls.page_of(cls.matching(query), page, per_page)
 
     def accounts(self):
         """Return this creator's social accounts, by username."""
