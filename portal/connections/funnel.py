@@ -60,7 +60,10 @@ _BROKEN, _ENDING, _LINKED = 3, 2, 1
 _MOMENT = UTCDateTimeField()  # reads a moment a subquery selected, as the column would
 
 
-_COUNTED = AccountStatus.IN_FUNNEL
+# The statuses that count, written into the SQL rather than bound: SQLite's planner uses the partial
+# index socialaccount_in_funnel (whose WHERE is this list) only when it sees the values themselves.
+# Bound, it read every account: 22 ms for the counts at 10,000 creators instead of about 10.
+_COUNTED = SQL("(" + ", ".join(f"'{status}'" for status in AccountStatus.IN_FUNNEL) + ")")
 
 
 def _rank(account, grant, now):
