@@ -57,6 +57,12 @@ def test_search_finds_what_a_scan_finds(creators, query):
     assert searched(query) == scanned(query)
 
 
+@pytest.mark.parametrize("query", QUERIES)
+def test_a_search_that_finds_many_creators_finds_what_a_scan_finds(creators, monkeypatch, query):
+    monkeypatch.setattr(Creator, "LISTED_MATCHES", 2)  # more are not read ahead: they stay a subquery
+    assert searched(query) == scanned(query)
+
+
 def test_search_matches_substrings_case_insensitively_with_wildcards_taken_literally(creators):
     assert names("AVA") == names("@ava.cr") == ["Ava Chen"]
     assert names("%") == names("0%") == ["100% Real"]  # not every creator
@@ -75,7 +81,7 @@ def test_search_matches_substrings_case_insensitively_with_wildcards_taken_liter
 def test_search_uses_the_index_for_three_characters_or_more(creators):
     database = db.database.obj
     if db.is_sqlite():
-        sql, params = Creator.matching("ava").sql()
+        sql, params = Creator.found_by("ava").sql()
         steps = [row[-1] for row in database.execute_sql("EXPLAIN QUERY PLAN " + sql, params)]
         scans = [step for step in steps if step.startswith("SCAN")]
         # Both FTS5 tables are asked; no table is read row by row.
@@ -83,13 +89,13 @@ def test_search_uses_the_index_for_three_characters_or_more(creators):
             f"SCAN {table} VIRTUAL TABLE INDEX 0:M1"
             for table in ("creator_name_search", "social_account_search")
         ], steps
-        sql, params = Creator.matching("av").sql()  # no trigram in it: the LIKE reads every row
+        sql, params = Creator.found_by("av").sql()  # no trigram in it: the LIKE reads every row
         assert "MATCH" not in sql
     else:
         # The tables are tiny, so PostgreSQL would rightly scan them: forbid that to see the index chosen.
         with database.atomic():
             database.execute_sql("SET LOCAL enable_seqscan = off")
-            sql, params = Creator.matching("ava").sql()
+            sql, params = Creator.found_by("ava").sql()
             plan = " ".join(row[0] for row in database.execute_sql("EXPLAIN " + sql, params))
         assert "creator_name_trgm" in plan and "socialaccount_username_trgm" in plan
 
