@@ -91,6 +91,7 @@ class Creator(BaseModel):
         """Return the query for creators whose name or Instagram handle contains query.
 
         Only what the list shows is read (no encrypted link token or Page token to decrypt per row).
+        A search runs here, once: up to LISTED_MATCHES creators found come back as a list of ids.
         """
         selection = cls.select(cls.id, cls.name, cls.email)
         text = (query or "").strip().lower().lstrip("@")
