@@ -14,7 +14,7 @@ import zoneinfo
 from peewee import BooleanField, CharField, ForeignKeyField, IntegerField, SqliteDatabase, TextField, fn
 from playhouse.migrate import SchemaMigrator, migrate
 
-from portal.db import UTCDateTimeField
+from portal.db import UTCDateTimeField, is_sqlite
 from portal.models import (
     CAMPAIGN_MODELS,
     COMPLIANCE_MODELS,
@@ -22,11 +22,13 @@ from portal.models import (
     MAIL_MODELS,
     MODELS,
     ROLLUP_MODELS,
+    AccountStatus,
     CreatorImport,
     MetaGrant,
     SandboxSpentCode,
     SchemaVersion,
     Staff,
+    search,
 )
 
 log = logging.getLogger(__name__)
@@ -217,6 +219,21 @@ def _v14_sandbox_spent_codes(migrator):
     return []
 
 
+def _v15_search_index(migrator):
+    # Creator search by name or handle read every creator and every handle (LIKE '%...%'): trigram
+    # indexes let it read only the rows that can match (portal/models/search.py). upgrade() fills
+    # SQLite's from the rows already there. And the funnel's counts read only the accounts that move
+    # a creator along it, through a partial index (the model's own; its WHERE is the funnel's).
+    search.install(migrator.database)
+    in_funnel = ", ".join(f"'{status}'" for status in AccountStatus.IN_FUNNEL)
+    return [
+        migrator.sql(
+            'CREATE INDEX IF NOT EXISTS "socialaccount_in_funnel" ON "social_account" '
+            f'("creator_id", "status", "grant_id") WHERE ("status" IN ({in_funnel}))'
+        )
+    ]
+
+
 # (version, step); version 1 is the first released schema.
 STEPS = [
     (2, _v2_reusable_links_and_session_versions),
@@ -232,6 +249,7 @@ STEPS = [
     (12, _v12_creator_imports),
     (13, _v13_outgoing_mail),
     (14, _v14_sandbox_spent_codes),
+    (15, _v15_search_index),
 ]
 LATEST = STEPS[-1][0] if STEPS else 1
 
@@ -251,11 +269,29 @@ def upgrade(db):
         if version == 0:
             with db.atomic():
                 db.create_tables([*MODELS, SchemaVersion])
+                search.install(db)
                 SchemaVersion.create(version=LATEST)
             log.info("Created a new database at schema version %s", LATEST)
             return [LATEST]
         with _sqlite_rebuilds_keep_children(db):
-            return _apply_steps(db, version)
+            applied = _apply_steps(db, version)
+        if applied:
+            _renew_search_index(db)
+        return applied
+
+
+def _renew_search_index(db):
+    """After steps ran, give SQLite's search tables back their triggers and refill them.
+
+    A step that rebuilds creator or social_account on SQLite (to add a NOT NULL column, peewee copies
+    the table, drops the old one and renames the copy) drops the triggers that keep the search tables
+    current, and rows it changed meanwhile were never indexed. Re-creating what is missing
+    (IF NOT EXISTS) and refilling from the tables makes any upgrade end as a new database starts.
+    """
+    if is_sqlite(db):
+        with db.atomic():
+            search.install(db)
+            search.rebuild(db)
 
 
 def _apply_steps(db, version):

@@ -20,12 +20,23 @@ def page_number(value):
 
 @dataclass
 class Page:
-    """One page of a listing, with what the pager needs."""
+    """One page of a listing, with what the pager needs.
+
+    A counted listing knows its total (and so its last page). One read with of_rows() knows only
+    whether a next page exists: counting every matching row on each view is what it spares.
+    """
 
     items: list
     number: int
     per_page: int
-    total: int
+    total: int | None = None  # None: not counted; `more` says whether a next page exists
+    more: bool = False
+
+    @classmethod
+    def of_rows(cls, rows, number, per_page):
+        """Return the page from up to per_page + 1 rows read for it: an extra row means a next page."""
+        rows = list(rows)
+        return cls(items=rows[:per_page], number=number, per_page=per_page, more=len(rows) > per_page)
 
     @property
     def pages(self):
@@ -37,4 +48,4 @@ class Page:
 
     @property
     def has_next(self):
-        return self.number < self.pages
+        return self.more if self.total is None else self.number < self.pages

@@ -113,7 +113,7 @@ def test_counts_give_every_stage_and_the_filter_agrees_with_the_row_stages(app):
     extra = Creator.create(name="Ina Invited-too", invited_at=NOW)
     page, counts = funnel.creator_page("", None, 1, 20, NOW)
     assert counts == {stage: 1 for stage in Stage.LABELS} | {Stage.INVITED: 2}
-    assert page.total == 7
+    assert len(page.items) == 7 and not page.has_next
     assert {c.name: c.funnel_stage for c in page.items} == {
         **{creator.name: stage for stage, creator in at.items()},
         extra.name: Stage.INVITED,
@@ -121,7 +121,7 @@ def test_counts_give_every_stage_and_the_filter_agrees_with_the_row_stages(app):
     for stage in Stage.LABELS:
         filtered, _ = funnel.creator_page("", stage, 1, 20, NOW)
         assert {c.funnel_stage for c in filtered.items} == {stage}
-        assert filtered.total == counts[stage] == len(filtered.items)
+        assert counts[stage] == len(filtered.items) and not filtered.has_next
 
 
 def test_counts_and_the_filter_follow_the_search_text(app):
@@ -135,7 +135,7 @@ def test_a_stage_pages_through_its_creators_only(app):
     for n in range(25):
         Creator.create(name=f"Creator {n:02d}", invited_at=NOW if n % 2 else None)
     second, counts = funnel.creator_page("", Stage.NOT_INVITED, 2, 10, NOW)
-    assert counts[Stage.NOT_INVITED] == second.total == 13 and second.pages == 2
+    assert counts[Stage.NOT_INVITED] == 13 and second.has_previous and not second.has_next
     assert [c.name for c in second.items] == ["Creator 20", "Creator 22", "Creator 24"]
 
 

@@ -311,3 +311,59 @@ def test_version_13_adds_outgoing_mail_to_a_database_that_had_none(app):
     assert job.progress() == {"queued": 1}
     assert OutgoingMessage.due(utcnow()) == [OutgoingMessage.get().id]
     assert migrations.upgrade(database) == []
+
+
+def _search_finds(text):
+    return sorted(c.name for c in Creator.matching(text))
+
+
+def test_version_15_indexes_the_creators_already_there_and_keeps_up_with_later_changes(app):
+    database = db.database.obj
+    ava = Creator.create(name="Ava Chen")
+    SocialAccount.create(creator=ava, username="ava.creates")
+    if db.is_sqlite():
+        for table in ("creator_name_search", "social_account_search"):
+            for change in ("insert", "update", "delete"):
+                database.execute_sql(f"DROP TRIGGER {table}_{change}")
+            database.execute_sql(f"DROP TABLE {table}")
+    else:
+        for index in ("creator_name_trgm", "socialaccount_username_trgm"):
+            database.execute_sql(f'DROP INDEX "{index}"')
+    database.execute_sql('DROP INDEX "socialaccount_in_funnel"')
+    marco = Creator.create(name="Marco Rossi")  # added while no index existed
+    SchemaVersion.delete().execute()
+    SchemaVersion.create(version=14)
+
+    assert migrations.upgrade(database) == [version for version, _ in migrations.STEPS if version > 14]
+    assert _search_finds("chen") == _search_finds("creates") == ["Ava Chen"]
+    assert _search_finds("rossi") == ["Marco Rossi"]
+    marco.name = "Marco Bianchi"
+    marco.save()
+    assert _search_finds("bianchi") == ["Marco Bianchi"] and _search_finds("rossi") == []
+    assert "socialaccount_in_funnel" in {index.name for index in database.get_indexes("social_account")}
+    if not db.is_sqlite():
+        found = database.execute_sql("SELECT indexname FROM pg_indexes WHERE indexname LIKE '%%_trgm'")
+        assert {row[0] for row in found} == {"creator_name_trgm", "socialaccount_username_trgm"}
+    assert migrations.upgrade(database) == []
+
+
+def test_a_later_step_that_rebuilds_the_creator_table_leaves_search_current(app, monkeypatch):
+    """On SQLite, a table rebuild drops the search triggers: the upgrade must put them back."""
+    database = db.database.obj
+    Creator.create(name="Ava Chen")
+    legacy = {"legacy": True} if isinstance(database, SqliteDatabase) else {}
+
+    def later_step(migrator):
+        # Copies the table on SQLite (triggers gone), and renames a creator meanwhile.
+        migrate(migrator.drop_column("creator", "internal_only", **legacy))
+        database.execute_sql("UPDATE creator SET name = 'Ava Lindqvist' WHERE name = 'Ava Chen'")
+        return [migrator.add_column("creator", "internal_only", BooleanField(default=False))]
+
+    monkeypatch.setattr(migrations, "STEPS", [*migrations.STEPS, (migrations.LATEST + 1, later_step)])
+    assert migrations.upgrade(database) == [migrations.LATEST + 1]
+    assert _search_finds("lindqvist") == ["Ava Lindqvist"] and _search_finds("chen") == []
+    Creator.create(name="Marco Rossi")
+    marco = Creator.get(Creator.name == "Marco Rossi")
+    marco.name = "Marco Bianchi"
+    marco.save()
+    assert _search_finds("bianchi") == ["Marco Bianchi"] and _search_finds("rossi") == []

@@ -60,7 +60,10 @@ _BROKEN, _ENDING, _LINKED = 3, 2, 1
 _MOMENT = UTCDateTimeField()  # reads a moment a subquery selected, as the column would
 
 
-_COUNTED = (AccountStatus.LINK_BROKEN, AccountStatus.LINKED, AccountStatus.VERIFIED)
+# The statuses that count, written into the SQL rather than bound: SQLite's planner uses the partial
+# index socialaccount_in_funnel (whose WHERE is this list) only when it sees the values themselves.
+# Bound, it read every account: 22 ms for the counts at 10,000 creators instead of about 6.
+_COUNTED = SQL("(" + ", ".join(f"'{status}'" for status in AccountStatus.IN_FUNNEL) + ")")
 
 
 def _rank(account, grant, now):
@@ -134,8 +137,8 @@ def stage_counts(creators, now):
 def creator_page(query, stage, number, per_page, now):
     """Return (one Page of the creators matching query at stage, or at any if None; the counts).
 
-    Each row carries .funnel_stage. The counts, over every stage, also give the page its total,
-    so the list costs no more queries than a plain search.
+    Each row carries .funnel_stage. The page is read apart from the counts: it knows whether a
+    next page exists from one extra row, not from a total.
     """
     matching = Creator.matching(query)
     counts = stage_counts(matching, now)
@@ -145,8 +148,7 @@ def creator_page(query, stage, number, per_page, now):
     else:
         selection, expression = matching, stage_of_each(now)
     selection = selection.select_extend(expression.alias("funnel_stage"))
-    total = counts[stage] if stage else sum(counts.values())
-    return Creator.page_of(selection, number, per_page, total), counts
+    return Creator.page_of(selection, number, per_page), counts
 
 
 @dataclass
