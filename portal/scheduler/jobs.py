@@ -10,7 +10,7 @@ import logging
 from portal.campaigns import recent
 from portal.compliance import retention
 from portal.connections import grant_check
-from portal.db import database, utcnow
+from portal.db import database, stream, utcnow
 from portal.graph import facebook_graph
 from portal.graph.days import meta_day
 from portal.insights import refresh
@@ -23,7 +23,7 @@ def _refresh(app, query, now, mode=refresh.FULL):
     with database.connection_context():
         client = facebook_graph(app.config)
         return refresh.refresh_many(
-            client, query.iterator(), now=now, archive=app.config["STORY_ARCHIVE"], mode=mode
+            client, stream(query), now=now, archive=app.config["STORY_ARCHIVE"], mode=mode
         )
 
 
