@@ -128,7 +128,10 @@ def _record_failure(account, kind, reason, now, summary):
 
 
 def prepare_account(account, answers, now, summary, archive=None):
-    """Return the account's answers ready to write (rows.Answered), or None after marking why it failed."""
+    """Return the account's answers ready to write (rows.Answered), or None after marking why it failed.
+
+    answers should be this account's alone: they are kept until the whole chunk is written.
+    """
     answers = unpack(account, answers)
     failure = account_failure(account, answers)
     if failure:
@@ -275,8 +278,17 @@ def _wait_alone(account, until, summary):
     summary.waiting[account.username] = until
 
 
+def _by_account(answers):
+    """Split a chunk's answers by account: each account's rows are built from its own alone."""
+    split = {}
+    for key, answer in answers.items():
+        split.setdefault(key[0], {})[key] = answer
+    return split
+
+
 def _write_chunk(batch, tokens, answers, waiting, now, summary, archive, mode):
     hits = own_limit_hits(answers)
+    answers = _by_account(answers)  # kept per account until the chunk is written: not a copy of all each
     ready, near_limit = [], []
     for account in batch:
         if account.id not in tokens:
@@ -292,7 +304,7 @@ def _write_chunk(batch, tokens, answers, waiting, now, summary, archive, mode):
         if until:  # answered, but at 90% of its own limit: its figures go in, its next refresh waits
             near_limit.append((account, until))
         try:
-            prepared = prepare_account(account, answers, now, summary, archive)
+            prepared = prepare_account(account, answers.get(account.id, {}), now, summary, archive)
         except Exception:  # one account's surprise must not stop the others
             log.exception("Refreshing account %s failed", account.id)
             summary.failed[account.username] = "An unexpected error; it has been logged."
