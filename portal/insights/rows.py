@@ -13,7 +13,7 @@ from typing import NamedTuple
 
 import requests
 
-from portal.db import database
+from portal.db import database, is_sqlite
 from portal.graph import GraphError
 from portal.graph.days import day_end
 from portal.models import (
@@ -176,10 +176,10 @@ def upsert(model, rows, conflict_target, preserve, fill=()):
     """Insert rows, or give rows already there the new values of `preserve`; all rows alike.
 
     `fill` columns take a new value only where the row has one (None keeps what is stored).
-    A statement per row cost PostgreSQL a round trip each (about 120 an account), so the rows go
-    in multi-row statements of at most PARAMETERS values. PostgreSQL refuses a statement that
-    updates one row twice, so a key given twice is written once, with its last row's values.
-    The SQL is written here rather than by peewee: building it per row cost more than the database's work.
+    A statement per row cost PostgreSQL a round trip each (about 120 an account), so rows go in
+    statements of at most PARAMETERS values. PostgreSQL refuses a statement that updates one row
+    twice, so a key given twice is written once, with its last row's values. The SQL is written
+    here rather than by peewee: building it per row cost more than the database's work.
     """
     if not rows:
         return
@@ -187,21 +187,37 @@ def upsert(model, rows, conflict_target, preserve, fill=()):
     rows = list({tuple(row[name] for name in names): row for row in rows}.values())
     fields = [model._meta.fields[name] for name in rows[0]]
     table = model._meta.table_name
-    columns = ", ".join(f'"{field.column_name}"' for field in fields)
     target = ", ".join(f'"{field.column_name}"' for field in conflict_target)
     update = [f'"{f.column_name}" = EXCLUDED."{f.column_name}"' for f in preserve]
     update += [
         f'"{f.column_name}" = COALESCE(EXCLUDED."{f.column_name}", "{table}"."{f.column_name}")' for f in fill
     ]
-    one_row = "(" + ", ".join([database.obj.param] * len(fields)) + ")"
+    conflict = f"ON CONFLICT ({target}) DO UPDATE SET {', '.join(update)}"
     per_statement = max(1, PARAMETERS // len(fields))
     for start in range(0, len(rows), per_statement):
         part = rows[start : start + per_statement]
-        sql = (
-            f'INSERT INTO "{table}" ({columns}) VALUES {", ".join([one_row] * len(part))} '
-            f"ON CONFLICT ({target}) DO UPDATE SET {', '.join(update)}"
-        )
-        database.execute_sql(sql, [field.db_value(row[field.name]) for row in part for field in fields])
+        values, params = _values(fields, part) if is_sqlite() else _arrays(fields, part)
+        columns = ", ".join(f'"{field.column_name}"' for field in fields)
+        database.execute_sql(f'INSERT INTO "{table}" ({columns}) {values} {conflict}', params)
+
+
+def _values(fields, rows):
+    """Return a VALUES list of these rows and its parameters, one a value."""
+    one_row = "(" + ", ".join(["?"] * len(fields)) + ")"
+    params = [field.db_value(row[field.name]) for row in rows for field in fields]
+    return f"VALUES {', '.join([one_row] * len(rows))}", params
+
+
+def _arrays(fields, rows):
+    """Return PostgreSQL's SELECT of these rows from one array a column, and the arrays.
+
+    A VALUES list of thousands of placeholders cost psycopg more time parsing it than PostgreSQL
+    took to write the rows; the same short statement each time is parsed once and prepared.
+    """
+    types = database.obj.get_context_options()["field_types"]
+    arrays = ", ".join(f"%s::{types[field.field_type]}[]" for field in fields)
+    params = [[field.db_value(row[field.name]) for row in rows] for field in fields]
+    return f"SELECT * FROM unnest({arrays})", params
 
 
 def _metric_rows(owner_field, owner_id, answer, now):
