@@ -4,6 +4,7 @@ Each job opens and closes its own database connection: APScheduler runs jobs in
 worker threads, and peewee's connections are per thread.
 """
 
+import contextlib
 import datetime
 import logging
 
@@ -20,11 +21,10 @@ log = logging.getLogger(__name__)
 
 
 def _refresh(app, query, now, mode=refresh.FULL):
-    with database.connection_context():
+    # closing(): a pass that ends early closes its cursor before the connection goes back to the pool.
+    with database.connection_context(), contextlib.closing(stream(query)) as accounts:
         client = facebook_graph(app.config)
-        return refresh.refresh_many(
-            client, stream(query), now=now, archive=app.config["STORY_ARCHIVE"], mode=mode
-        )
+        return refresh.refresh_many(client, accounts, now=now, archive=app.config["STORY_ARCHIVE"], mode=mode)
 
 
 def refresh_due(app, now=None):
