@@ -11,6 +11,7 @@ import contextlib
 import math
 import os
 import platform
+import resource
 import shutil
 import signal
 import socket
@@ -154,6 +155,21 @@ def arguments(doc, refresh=False):
         parser.add_argument("--accounts", type=int, default=2000, help="linked accounts (default 2000)")
         parser.add_argument("--latency-ms", type=int, default=50, help="Graph round trip, ms (default 50)")
     return parser
+
+
+def reset_peak_rss():
+    """Start this process's peak RSS afresh (Linux: clear_refs 5), so it measures what follows alone."""
+    with contextlib.suppress(OSError):
+        Path("/proc/self/clear_refs").write_text("5")
+
+
+def peak_rss_mib():
+    """Return this process's peak resident memory in MiB since reset_peak_rss (or its start)."""
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # never reset: an upper bound
 
 
 def percentile(values, fraction):

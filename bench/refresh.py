@@ -63,15 +63,17 @@ def naive_refresh(app, accounts, archive):
 
 
 def run_refresh(app, count, naive, archive, compared):
-    """Seed `count` linked accounts, refresh them twice; return [(wall seconds, Summary, rows)].
+    """Seed `count` linked accounts, refresh them twice; return [(wall seconds, Summary, rows, MiB)].
 
-    rows are counted on the first `compared` accounts, the ones both refreshes read.
+    rows are counted on the first `compared` accounts, the ones both refreshes read. MiB is the
+    peak resident memory of this process (the refresh runs in it) during that refresh alone.
     """
     results = []
     with app.app_context(), database.connection_context():
         seed.seed(app, count, linked=count)
     for _ in ("first", "next"):
         with app.app_context():
+            common.reset_peak_rss()  # seeding and the previous pass are not the refresh's
             started = time.perf_counter()
             if naive:
                 with database.connection_context():
@@ -80,12 +82,13 @@ def run_refresh(app, count, naive, archive, compared):
             else:
                 summary = jobs.refresh_all(app)
             wall = time.perf_counter() - started
+            peak = common.peak_rss_mib()
             with database.connection_context():
                 rows = row_counts(compared)
         problems = {**summary.failed, **summary.broken}
         if problems or len(summary.refreshed) != count:
             raise SystemExit(f"The refresh did not refresh every account: {summary.line()} {problems}")
-        results.append((wall, summary, rows))
+        results.append((wall, summary, rows, peak))
     if database.obj is not None and not database.is_closed():
         database.close()
     return results
@@ -120,7 +123,7 @@ def main():
             naive = run_refresh(
                 common.make_app(url, meta.base_url, **overrides), naive_n, True, archive, naive_n
             )
-    for label, (wall, summary, rows), (naive_wall, naive_summary, naive_rows) in zip(
+    for label, (wall, summary, rows, peak), (naive_wall, naive_summary, naive_rows, _) in zip(
         ("First refresh (30 days of history)", "Next refresh (the new days)"), portal, naive, strict=True
     ):
         calls_per_account = summary.graph_calls / n
@@ -143,6 +146,7 @@ def main():
             f"  HTTP requests per account:     {summary.http_requests / n:.2f}  (target: at most 0.2; "
             f"naive: {naive_summary.http_requests / naive_n:.1f})"
         )
+        print(f"  peak RSS of the refresh:       {peak:,.0f} MiB  (the process that refreshes)")
         print(f"  rows per account after, on the {naive_n:,} accounts both read:")
         print(f"                                 portal {per_account}")
         print(f"                                 naive  {naive_per_account}")

@@ -1,9 +1,11 @@
 """The deferred database, its connection settings, and field types shared by the models."""
 
 import datetime
+import uuid
 
 from peewee import DatabaseProxy, DateTimeField, SqliteDatabase
 from playhouse.db_url import connect
+from playhouse.postgres_ext import FetchManyCursor
 
 database = DatabaseProxy()
 
@@ -63,6 +65,24 @@ def bind_database(url):
     db = open_database(url)
     database.initialize(db)
     return db
+
+
+def stream(query, size=200):
+    """Yield a query's model instances without holding them all, even while the caller commits.
+
+    A plain PostgreSQL cursor receives every row at once (every account of a refresh, kept for the
+    whole pass), so PostgreSQL sends them `size` at a time through a server-side cursor. WITH HOLD
+    lets it outlive the commits made meanwhile (the server keeps what is left). SQLite's cursor
+    already steps through the rows.
+    """
+    if is_sqlite():
+        yield from query.iterator()
+        return
+    sql, params = query.sql()
+    with database.connection().cursor(name=f"stream_{uuid.uuid4().hex}", withhold=True) as cursor:
+        cursor.execute(sql, params)
+        # peewee's own ServerSide() does this, but only for PostgresqlExtDatabase.
+        yield from query._get_cursor_wrapper(FetchManyCursor(cursor, size)).iterator()
 
 
 def is_sqlite(db=None):

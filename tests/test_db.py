@@ -30,3 +30,18 @@ def test_sqlite_pragmas_apply_to_every_connection(make_app, tmp_path):
 
 def test_utcnow_is_timezone_aware():
     assert db.utcnow().utcoffset().total_seconds() == 0
+
+
+def test_stream_yields_every_row_in_order_while_the_caller_commits(app, creator):
+    from portal.models import Creator
+
+    for n in range(450):  # more than two of stream's pages
+        Creator.create(name=f"Streamed {n:03d}", email=f"s{n}@example.com")
+    query = Creator.select().where(Creator.name.startswith("Streamed")).order_by(Creator.id)
+    seen = []
+    for row in db.stream(query, size=200):
+        with db.database.atomic():  # a refresh commits each chunk while reading on
+            Creator.update(name="Renamed " + row.name).where(Creator.id == row.id).execute()
+        seen.append(row.name)
+    assert seen == [f"Streamed {n:03d}" for n in range(450)]
+    assert Creator.select().where(Creator.name.startswith("Renamed")).count() == 450

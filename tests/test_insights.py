@@ -86,6 +86,7 @@ class FakeInstagram:
         self.page_size = 25  # Meta's default; nested edges page at this size too
         self.revoked = set()  # tokens whose person removed the app: 190/458
         self.busy = set()  # ig ids at 95% of their own limit: answered, with the usage header
+        self.overflowing = set()  # ig ids whose daily figures are too big for any database column
 
     def _media_page(self, fields, query):
         start = int(query.get("after") or -1) + 1
@@ -147,6 +148,8 @@ class FakeInstagram:
             }
         if path.endswith("/insights") and "since" in query:
             seed = int(query["since"]) // 86400 % 97
+            if ig in self.overflowing:
+                seed = 2**64
             data = [
                 {"name": m, "period": "day", "total_value": {"value": seed + i}}
                 for i, m in enumerate(query["metric"].split(","))
@@ -463,6 +466,59 @@ def test_one_accounts_failure_never_stops_the_others(app, creator, client, meta_
     assert ProfileSnapshot.select().where(ProfileSnapshot.account == flaky).count() == 0
     assert "temporarily unavailable" in SocialAccount.get_by_id(flaky.id).last_error
     assert summary.line().startswith("1 refreshed, 1 link broken, 1 failed")
+
+
+def test_one_accounts_unstorable_figures_cost_no_other_account_its_figures(app, creator, client, meta_ig):
+    ok = linked_account(creator, "ok.one", "111")
+    bad = linked_account(creator, "bad.one", "222")
+    other = linked_account(creator, "other.one", "333")
+    meta_ig.overflowing.add("222")  # written in the same chunk, then refused by the database
+    summary = insights.refresh_many(client, [ok, bad, other], now=NOW, runner=quick_runner(client))
+    assert summary.refreshed == ["ok.one", "other.one"] and "bad.one" in summary.failed
+    for account, days in ((ok, 30), (other, 30), (bad, 0)):
+        views = AccountMetric.select().where(
+            (AccountMetric.account == account) & (AccountMetric.metric == "views")
+        )
+        assert views.count() == days
+    assert ProfileSnapshot.select().where(ProfileSnapshot.account == bad).count() == 0  # nothing half-written
+    assert SocialAccount.get_by_id(ok.id).last_refreshed_at == NOW
+    assert SocialAccount.get_by_id(bad.id).last_refreshed_at is None
+
+
+def test_a_post_listed_twice_is_written_once(app, creator, client, meta_ig):
+    meta_ig.media = [*FakeInstagram.MEDIA, FakeInstagram.MEDIA[0]]  # Meta's pages overlapping by one post
+    summary = insights.refresh_account(client, linked_account(creator), now=NOW, runner=quick_runner(client))
+    assert summary.refreshed == ["ava.creates"] and not summary.failed
+    assert sorted(m.ig_media_id for m in Media.select()) == ["m1", "m2"]
+    reel = Media.get(Media.ig_media_id == "m1")
+    assert reel.metrics.count() == len(insights.REELS_METRICS)
+
+
+def test_accounts_of_one_chunk_sharing_a_post_and_a_story_write_them_once(app, creator, client, meta_ig):
+    accounts = [linked_account(creator, f"team.{n}", str(100 + n)) for n in range(3)]  # one collab post
+    summary = insights.refresh_many(client, accounts, now=NOW, runner=quick_runner(client))
+    assert len(summary.refreshed) == 3 and not summary.failed
+    assert Media.select().count() == 2 and Story.select().count() == 1
+    assert MediaMetric.select().count() == len(insights.REELS_METRICS) + len(insights.FEED_METRICS)
+
+
+def test_a_chunk_is_written_in_as_many_inserts_for_ten_accounts_as_for_one(
+    app, creator, client, meta_ig, count_queries
+):
+    def inserts(accounts, now):
+        with count_queries() as sql:
+            summary = insights.refresh_many(client, accounts, now=now, runner=quick_runner(client))
+        assert len(summary.refreshed) == len(accounts)
+        return sum(1 for statement in sql if statement.lstrip().upper().startswith("INSERT"))
+
+    later = NOW + datetime.timedelta(days=1)
+    solo = linked_account(creator, "solo.one", "100")
+    one_first, one_next = inserts([solo], NOW), inserts([SocialAccount.get_by_id(solo.id)], later)
+    ten = [linked_account(creator, f"many.{n}", str(200 + n)) for n in range(10)]
+    # A few statements a table, not one a figure (about 120 an account): ten accounts' 1,800 daily
+    # figures of a first refresh take one statement more (at most rows.PARAMETERS values each).
+    assert inserts(ten, NOW) == one_first + 1 <= 8
+    assert inserts([SocialAccount.get_by_id(a.id) for a in ten], later) == one_next <= 7
 
 
 def test_a_crash_while_writing_keeps_the_previous_figures_and_token(

@@ -561,7 +561,7 @@ def test_a_polled_number_replaces_a_webhooks_fewer_than_five(meta_callbacks_app,
         (account.id, "stories"): {"data": [{"id": STORY_ID, "media_type": "IMAGE"}]},
         (account.id, "story_insights", STORY_ID): {"data": [{"name": "reach", "values": [{"value": 8}]}]},
     }
-    insight_rows.write_stories(account, answers, utcnow(), {})
+    insight_rows.write_stories([insight_rows.Answered(account, answers, {})], utcnow())
     row = StoryMetric.get((StoryMetric.story == live_story) & (StoryMetric.metric == "reach"))
     assert (row.value, row.under_threshold) == (8, False)
 

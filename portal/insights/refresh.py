@@ -1,8 +1,9 @@
 """Refresh Instagram Insights into rows: refresh_account and refresh_many. No Flask.
 
 A pass plans the Graph calls of a chunk of accounts (portal/insights/plan.py), sends them as
-shared batches (portal/graph/batch.py), then writes each account's rows in its own transaction,
-so one account's failure never touches another's figures, and a crash mid-write leaves the
+shared batches (portal/graph/batch.py), then writes the chunk's rows in one transaction with a
+few multi-row statements; should that fail, each account's rows are written in a transaction of
+their own, so one account's failure never touches another's figures. A crash mid-write leaves the
 previous figures as they were. What Meta's errors mean here (README, "Meta's rules"):
 
 - 190 (or 102): the token is gone: "link broken" at once.
@@ -126,25 +127,59 @@ def _record_failure(account, kind, reason, now, summary):
         summary.failed[account.username] = reason
 
 
-def finish_account(account, answers, now, summary, archive=None, mode=FULL):
-    """Write one account's answers (or mark why it failed) in its own transaction."""
+def prepare_account(account, answers, now, summary, archive=None):
+    """Return the account's answers ready to write (rows.Answered), or None after marking why it failed.
+
+    answers should be this account's alone: they are kept until the whole chunk is written.
+    """
     answers = unpack(account, answers)
     failure = account_failure(account, answers)
     if failure:
         _record_failure(account, *failure, now, summary)
-        return
+        return None
     files = rows.archive_stories(account, answers, archive) if archive else {}
+    return rows.Answered(account, answers, files)
+
+
+def _write(chunk, now, mode):
     with database.atomic():
         if not is_sqlite():
-            # Figures can be read from Meta again; waiting for each account's commit to reach the
-            # disk cost PostgreSQL 20 ms an account. A crash may lose the last moment's figures
-            # (the next refresh reads them again), never mix them up: this only skips the wait.
+            # Figures can be read from Meta again; waiting for each commit to reach the disk cost
+            # PostgreSQL 20 ms an account. A crash may lose the last moment's figures (the next
+            # refresh reads them again), never mix them up: this only skips the wait.
             database.execute_sql("SET LOCAL synchronous_commit TO OFF")
         if mode == STORIES:
-            rows.write_stories(account, answers, now, files)
+            rows.write_stories(chunk, now)
         else:
-            rows.write(account, answers, now, files)
-    summary.refreshed.append(account.username)
+            rows.write(chunk, now)
+
+
+def write_accounts(chunk, now, summary, mode=FULL):
+    """Write these accounts' figures in one transaction; should that fail, each account's in its own.
+
+    One transaction for a chunk spares a commit an account; writing each alone after a failure
+    keeps one account's bad data from costing the others their figures.
+    """
+    if not chunk:
+        return
+    try:
+        _write(chunk, now, mode)
+    except Exception:
+        if len(chunk) > 1:
+            log.warning("Writing %d accounts together failed; writing each alone", len(chunk))
+            for item in chunk:
+                write_accounts([item], now, summary, mode)
+            return
+        log.exception("Refreshing account %s failed", chunk[0].account.id)
+        summary.failed[chunk[0].account.username] = "An unexpected error; it has been logged."
+        return
+    summary.refreshed += [item.account.username for item in chunk]
+
+
+def finish_account(account, answers, now, summary, archive=None, mode=FULL):
+    """Write one account's answers (or mark why it failed) in its own transaction."""
+    ready = prepare_account(account, answers, now, summary, archive)
+    write_accounts([ready] if ready else [], now, summary, mode)
 
 
 def refresh_many(client, accounts, *, now=None, runner=None, archive=None, chunk=CHUNK, mode=FULL):
@@ -243,8 +278,18 @@ def _wait_alone(account, until, summary):
     summary.waiting[account.username] = until
 
 
+def _by_account(answers):
+    """Split a chunk's answers by account: each account's rows are built from its own alone."""
+    split = {}
+    for key, answer in answers.items():
+        split.setdefault(key[0], {})[key] = answer
+    return split
+
+
 def _write_chunk(batch, tokens, answers, waiting, now, summary, archive, mode):
     hits = own_limit_hits(answers)
+    answers = _by_account(answers)  # kept per account until the chunk is written: not a copy of all each
+    ready, near_limit = [], []
     for account in batch:
         if account.id not in tokens:
             reason = "No stored access for this account: connect it again."
@@ -256,13 +301,19 @@ def _write_chunk(batch, tokens, answers, waiting, now, summary, archive, mode):
             _wait_alone(account, until, summary)
             summary.deferred += 1
             continue
+        if until:  # answered, but at 90% of its own limit: its figures go in, its next refresh waits
+            near_limit.append((account, until))
         try:
-            finish_account(account, answers, now, summary, archive, mode)
+            prepared = prepare_account(account, answers.get(account.id, {}), now, summary, archive)
         except Exception:  # one account's surprise must not stop the others
             log.exception("Refreshing account %s failed", account.id)
             summary.failed[account.username] = "An unexpected error; it has been logged."
-        if until:  # answered, but at 90% of its own limit: its figures are in, its next refresh waits
-            _wait_alone(account, until, summary)
+            continue
+        if prepared:
+            ready.append(prepared)
+    write_accounts(ready, now, summary, mode)
+    for account, until in near_limit:  # after the write, which clears the account's wait
+        _wait_alone(account, until, summary)
     # The overview's sums of these accounts, once per chunk rather than in each account's transaction.
     recent.update([account.id for account in batch if account.id in tokens], meta_day(now))
 

@@ -9,10 +9,11 @@ import datetime
 import json
 import logging
 import os
+from typing import NamedTuple
 
 import requests
 
-from portal.db import database
+from portal.db import database, is_sqlite
 from portal.graph import GraphError
 from portal.graph.days import day_end
 from portal.models import (
@@ -36,6 +37,8 @@ NO_AUDIENCE_ENGAGED = (
 NO_AUDIENCE = "Instagram gave no audience figures for this period (little or no recent activity)."
 FEW_VIEWERS = "Too few people viewed this story for Instagram to report its figures."
 DOWNLOAD_TIMEOUT = (3.05, 30)
+# Values a multi-row statement carries at most: PostgreSQL allows 65,535, SQLite 32,766.
+PARAMETERS = 10_000
 
 
 def metric_value(item):
@@ -64,38 +67,46 @@ def _breakdown(answer, breakdown):
     return {}
 
 
-def write_profile(account, answer, now):
-    """Store today's counts and the account's current ones."""
-    ProfileSnapshot.insert(
-        account=account,
-        taken_on=now.date(),
-        followers_count=answer.get("followers_count"),
-        follows_count=answer.get("follows_count"),
-        media_count=answer.get("media_count"),
-        fetched_at=now,
-    ).on_conflict(
-        conflict_target=[ProfileSnapshot.account, ProfileSnapshot.taken_on],
-        update={
-            ProfileSnapshot.followers_count: answer.get("followers_count"),
-            ProfileSnapshot.follows_count: answer.get("follows_count"),
-            ProfileSnapshot.media_count: answer.get("media_count"),
-            ProfileSnapshot.fetched_at: now,
-        },
-    ).execute()
-    SocialAccount.update(
-        followers_count=answer.get("followers_count"),
-        media_count=answer.get("media_count"),
-        display_name=answer.get("name"),
-        profile_picture_url=answer.get("profile_picture_url"),
-        last_refreshed_at=now,
-        last_error=None,
-        refresh_deferred_until=None,
-        deferred_reason=None,
-        access_denied_since=None,  # answered: an earlier refusal was a hiccup
-    ).where(SocialAccount.id == account.id).execute()
+class Answered(NamedTuple):
+    """One account's answers, unpacked (plan.unpack), and the story files archived for it."""
+
+    account: SocialAccount
+    answers: dict
+    files: dict
 
 
-def write_days(account, answers, now):
+def write_profiles(chunk, now):
+    """Store today's counts and each account's current ones."""
+    profiles = [(item.account, item.answers.get((item.account.id, "profile"))) for item in chunk]
+    rows = [
+        {
+            "account": account.id,
+            "taken_on": now.date(),
+            "followers_count": answer.get("followers_count"),
+            "follows_count": answer.get("follows_count"),
+            "media_count": answer.get("media_count"),
+            "fetched_at": now,
+        }
+        for account, answer in profiles
+    ]
+    model = ProfileSnapshot
+    preserve = [model.followers_count, model.follows_count, model.media_count, model.fetched_at]
+    upsert(model, rows, [model.account, model.taken_on], preserve)
+    for account, answer in profiles:  # each account its own values: one short UPDATE each
+        SocialAccount.update(
+            followers_count=answer.get("followers_count"),
+            media_count=answer.get("media_count"),
+            display_name=answer.get("name"),
+            profile_picture_url=answer.get("profile_picture_url"),
+            last_refreshed_at=now,
+            last_error=None,
+            refresh_deferred_until=None,
+            deferred_reason=None,
+            access_denied_since=None,  # answered: an earlier refusal was a hiccup
+        ).where(SocialAccount.id == account.id).execute()
+
+
+def _day_rows(account, answers, now):
     rows = []
     for key, answer in answers.items():
         if key[0] != account.id or key[1] != "day" or isinstance(answer, GraphError):
@@ -114,6 +125,11 @@ def write_days(account, answers, now):
                         "fetched_at": now,
                     }
                 )
+    return rows
+
+
+def write_days(chunk, now):
+    rows = [row for item in chunk for row in _day_rows(item.account, item.answers, now)]
     key = [AccountMetric.account, AccountMetric.metric, AccountMetric.period, AccountMetric.end_time]
     upsert(AccountMetric, rows, key, [AccountMetric.value, AccountMetric.fetched_at])
 
@@ -126,8 +142,8 @@ def _audience_note(account, metric, answer, followers):
     return NO_AUDIENCE_ENGAGED if metric == "engaged_audience_demographics" else NO_AUDIENCE
 
 
-def write_audience(account, answers, now, followers):
-    rows = []
+def _audience_rows(account, answers, now):
+    rows, followers = [], answers[(account.id, "profile")].get("followers_count")
     for key, answer in answers.items():
         if key[0] != account.id or key[1] != "audience":
             continue
@@ -146,31 +162,62 @@ def write_audience(account, answers, now, followers):
                 "fetched_at": now,
             }
         )
+    return rows
+
+
+def write_audience(chunk, now):
+    rows = [row for item in chunk for row in _audience_rows(item.account, item.answers, now)]
     model = AudienceSnapshot
     key = [model.account, model.metric, model.breakdown, model.timeframe]
     upsert(model, rows, key, [model.data, model.available, model.note, model.fetched_at])
 
 
-def upsert(model, rows, conflict_target, preserve):
+def upsert(model, rows, conflict_target, preserve, fill=()):
     """Insert rows, or give rows already there the new values of `preserve`; all rows alike.
 
-    A statement per row made writing a first refresh (about 280 rows an account) slower than
-    fetching it, and peewee building one multi-row statement still cost more than the
-    database's work: so the statement is written once and the rows go through executemany.
+    `fill` columns take a new value only where the row has one (None keeps what is stored).
+    A statement per row cost PostgreSQL a round trip each (about 120 an account), so rows go in
+    statements of at most PARAMETERS values. PostgreSQL refuses a statement that updates one row
+    twice, so a key given twice is written once, with its last row's values. The SQL is written
+    here rather than by peewee: building it per row cost more than the database's work.
     """
     if not rows:
         return
+    names = [field.name for field in conflict_target]
+    rows = list({tuple(row[name] for name in names): row for row in rows}.values())
     fields = [model._meta.fields[name] for name in rows[0]]
-    columns = ", ".join(f'"{field.column_name}"' for field in fields)
-    values = ", ".join([database.obj.param] * len(fields))
+    table = model._meta.table_name
     target = ", ".join(f'"{field.column_name}"' for field in conflict_target)
-    update = ", ".join(f'"{f.column_name}" = EXCLUDED."{f.column_name}"' for f in preserve)
-    sql = (
-        f'INSERT INTO "{model._meta.table_name}" ({columns}) VALUES ({values}) '
-        f"ON CONFLICT ({target}) DO UPDATE SET {update}"
-    )
-    params = [[field.db_value(row[field.name]) for field in fields] for row in rows]
-    database.cursor().executemany(sql, params)
+    update = [f'"{f.column_name}" = EXCLUDED."{f.column_name}"' for f in preserve]
+    update += [
+        f'"{f.column_name}" = COALESCE(EXCLUDED."{f.column_name}", "{table}"."{f.column_name}")' for f in fill
+    ]
+    conflict = f"ON CONFLICT ({target}) DO UPDATE SET {', '.join(update)}"
+    per_statement = max(1, PARAMETERS // len(fields))
+    for start in range(0, len(rows), per_statement):
+        part = rows[start : start + per_statement]
+        values, params = _values(fields, part) if is_sqlite() else _arrays(fields, part)
+        columns = ", ".join(f'"{field.column_name}"' for field in fields)
+        database.execute_sql(f'INSERT INTO "{table}" ({columns}) {values} {conflict}', params)
+
+
+def _values(fields, rows):
+    """Return a VALUES list of these rows and its parameters, one a value."""
+    one_row = "(" + ", ".join(["?"] * len(fields)) + ")"
+    params = [field.db_value(row[field.name]) for row in rows for field in fields]
+    return f"VALUES {', '.join([one_row] * len(rows))}", params
+
+
+def _arrays(fields, rows):
+    """Return PostgreSQL's SELECT of these rows from one array a column, and the arrays.
+
+    A VALUES list of thousands of placeholders cost psycopg more time parsing it than PostgreSQL
+    took to write the rows; the same short statement each time is parsed once and prepared.
+    """
+    types = database.obj.get_context_options()["field_types"]
+    arrays = ", ".join(f"%s::{types[field.field_type]}[]" for field in fields)
+    params = [[field.db_value(row[field.name]) for row in rows] for field in fields]
+    return f"SELECT * FROM unnest({arrays})", params
 
 
 def _metric_rows(owner_field, owner_id, answer, now):
@@ -182,78 +229,95 @@ def _metric_rows(owner_field, owner_id, answer, now):
     return rows
 
 
-def _upsert_metrics(model, owner_field, rows):
-    upsert(model, rows, [getattr(model, owner_field), model.metric], [model.value, model.fetched_at])
+def _ids(model, ig_media_ids):
+    """Return {Instagram id: row id} of these media or stories: one query for the chunk."""
+    if not ig_media_ids:
+        return {}
+    query = model.select(model.ig_media_id, model.id).where(model.ig_media_id.in_(sorted(ig_media_ids)))
+    return dict(query.tuples())
 
 
-def write_media(account, answers, now):
-    listing = answers.get((account.id, "media"))
-    items = listing.get("data", []) if isinstance(listing, dict) else []
+def _listed(item, edge):
+    listing = item.answers.get((item.account.id, edge))
+    return listing.get("data", []) if isinstance(listing, dict) else []
+
+
+def write_media(chunk, now):
     rows = [
         {
-            "ig_media_id": item["id"],
-            "account": account.id,
-            "media_type": item.get("media_type", ""),
-            "media_product_type": item.get("media_product_type"),
-            "caption": item.get("caption"),
-            "permalink": item.get("permalink"),
-            "thumbnail_url": item.get("thumbnail_url"),
-            "posted_at": parse_time(item.get("timestamp")),
+            "ig_media_id": media["id"],
+            "account": item.account.id,
+            "media_type": media.get("media_type", ""),
+            "media_product_type": media.get("media_product_type"),
+            "caption": media.get("caption"),
+            "permalink": media.get("permalink"),
+            "thumbnail_url": media.get("thumbnail_url"),
+            "posted_at": parse_time(media.get("timestamp")),
             "fetched_at": now,
         }
-        for item in items
+        for item in chunk
+        for media in _listed(item, "media")
     ]
     changing = (
         [getattr(Media, name) for name in rows[0] if name not in ("ig_media_id", "account")] if rows else []
     )
     upsert(Media, rows, [Media.ig_media_id], changing)
-    ids = dict(
-        Media.select(Media.ig_media_id, Media.id)
-        .where(Media.ig_media_id.in_([row["ig_media_id"] for row in rows]))
-        .tuples()
-    )
+    ids = _ids(Media, {row["ig_media_id"] for row in rows})
     metrics = []
-    for item in items:
-        answer = answers.get((account.id, "media_insights", item["id"]))
-        metrics += _metric_rows("media", ids[item["id"]], answer, now)
-    _upsert_metrics(MediaMetric, "media", metrics)
+    for item in chunk:
+        for media in _listed(item, "media"):
+            answer = item.answers.get((item.account.id, "media_insights", media["id"]))
+            metrics += _metric_rows("media", ids[media["id"]], answer, now)
+    upsert(
+        MediaMetric,
+        metrics,
+        [MediaMetric.media, MediaMetric.metric],
+        [MediaMetric.value, MediaMetric.fetched_at],
+    )
 
 
-def write_stories(account, answers, now, files):
-    listing = answers.get((account.id, "stories"))
-    for item in listing.get("data", []) if isinstance(listing, dict) else []:
-        insights = answers.get((account.id, "story_insights", item["id"]))
-        few_viewers = isinstance(insights, GraphError) and insights.code == 10
-        fields = {
-            "account": account,
-            "media_type": item.get("media_type", ""),
-            "permalink": item.get("permalink"),
-            "posted_at": parse_time(item.get("timestamp")),
-            "fetched_at": now,
-        }
-        update = {getattr(Story, n): v for n, v in fields.items() if n != "account"}
-        if few_viewers:
-            fields["insights_note"] = update[Story.insights_note] = FEW_VIEWERS
-        if item["id"] in files:
-            fields["archived_file"] = update[Story.archived_file] = files[item["id"]]
-        Story.insert(ig_media_id=item["id"], **fields).on_conflict(
-            conflict_target=[Story.ig_media_id], update=update
-        ).execute()
-        story = Story.get(Story.ig_media_id == item["id"])
-        # A number read now replaces a webhook's "fewer than 5" for the same figure.
-        polled = [{**row, "under_threshold": False} for row in _metric_rows("story", story.id, insights, now)]
-        preserve = [StoryMetric.value, StoryMetric.under_threshold, StoryMetric.fetched_at]
-        upsert(StoryMetric, polled, [StoryMetric.story, StoryMetric.metric], preserve)
+def write_stories(chunk, now):
+    rows = []
+    for item in chunk:
+        for story in _listed(item, "stories"):
+            insights = item.answers.get((item.account.id, "story_insights", story["id"]))
+            few_viewers = isinstance(insights, GraphError) and insights.code == 10
+            rows.append(
+                {
+                    "ig_media_id": story["id"],
+                    "account": item.account.id,
+                    "media_type": story.get("media_type", ""),
+                    "permalink": story.get("permalink"),
+                    "posted_at": parse_time(story.get("timestamp")),
+                    "fetched_at": now,
+                    # None keeps what is stored: a note or a file once set stays.
+                    "insights_note": FEW_VIEWERS if few_viewers else None,
+                    "archived_file": item.files.get(story["id"]),
+                }
+            )
+    preserve = [Story.media_type, Story.permalink, Story.posted_at, Story.fetched_at]
+    upsert(Story, rows, [Story.ig_media_id], preserve, fill=[Story.insights_note, Story.archived_file])
+    ids = _ids(Story, {row["ig_media_id"] for row in rows})
+    polled = []
+    for item in chunk:
+        for story in _listed(item, "stories"):
+            insights = item.answers.get((item.account.id, "story_insights", story["id"]))
+            # A number read now replaces a webhook's "fewer than 5" for the same figure.
+            polled += [
+                {**row, "under_threshold": False}
+                for row in _metric_rows("story", ids[story["id"]], insights, now)
+            ]
+    preserve = [StoryMetric.value, StoryMetric.under_threshold, StoryMetric.fetched_at]
+    upsert(StoryMetric, polled, [StoryMetric.story, StoryMetric.metric], preserve)
 
 
-def write(account, answers, now, files):
-    """Write everything one account's answers hold (call inside a transaction)."""
-    profile = answers.get((account.id, "profile"))
-    write_profile(account, profile, now)
-    write_days(account, answers, now)
-    write_audience(account, answers, now, profile.get("followers_count"))
-    write_media(account, answers, now)
-    write_stories(account, answers, now, files)
+def write(chunk, now):
+    """Write everything these accounts' answers hold (a list of Answered; call inside a transaction)."""
+    write_profiles(chunk, now)
+    write_days(chunk, now)
+    write_audience(chunk, now)
+    write_media(chunk, now)
+    write_stories(chunk, now)
 
 
 def archive_stories(account, answers, folder):

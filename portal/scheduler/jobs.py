@@ -4,13 +4,14 @@ Each job opens and closes its own database connection: APScheduler runs jobs in
 worker threads, and peewee's connections are per thread.
 """
 
+import contextlib
 import datetime
 import logging
 
 from portal.campaigns import recent
 from portal.compliance import retention
 from portal.connections import grant_check
-from portal.db import database, utcnow
+from portal.db import database, stream, utcnow
 from portal.graph import facebook_graph
 from portal.graph.days import meta_day
 from portal.insights import refresh
@@ -22,11 +23,10 @@ log = logging.getLogger(__name__)
 
 
 def _refresh(app, query, now, mode=refresh.FULL):
-    with database.connection_context():
+    # closing(): a pass that ends early closes its cursor before the connection goes back to the pool.
+    with database.connection_context(), contextlib.closing(stream(query)) as accounts:
         client = facebook_graph(app.config)
-        return refresh.refresh_many(
-            client, query.iterator(), now=now, archive=app.config["STORY_ARCHIVE"], mode=mode
-        )
+        return refresh.refresh_many(client, accounts, now=now, archive=app.config["STORY_ARCHIVE"], mode=mode)
 
 
 def refresh_due(app, now=None):
