@@ -128,7 +128,7 @@ def _wait_until_ready(process, url, log, wait_for):
             try:
                 if requests.get(f"{url}/healthz", timeout=1).status_code == 200:
                     return
-            except requests.ConnectionError:
+            except requests.RequestException:  # not listening yet, or too busy booting to answer
                 pass
         time.sleep(0.1)
     pytest.fail(f"{url} was not ready in {START_SECONDS}s:\n{log.read_text()}")
