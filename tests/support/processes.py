@@ -126,9 +126,9 @@ def _wait_until_ready(process, url, log, wait_for):
                 return
         else:
             try:
-                if requests.get(f"{url}/healthz", timeout=5).status_code == 200:
+                if requests.get(f"{url}/healthz", timeout=1).status_code == 200:
                     return
-            except requests.RequestException:  # not listening yet, or a first answer slow on a busy machine
+            except requests.RequestException:  # not listening yet, or too busy booting to answer
                 pass
         time.sleep(0.1)
     pytest.fail(f"{url} was not ready in {START_SECONDS}s:\n{log.read_text()}")
