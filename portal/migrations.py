@@ -21,6 +21,7 @@ from portal.models import (
     INSIGHT_MODELS,
     MAIL_MODELS,
     MODELS,
+    REMINDER_MODELS,
     ROLLUP_MODELS,
     CreatorImport,
     MetaGrant,
@@ -208,6 +209,15 @@ def _v13_outgoing_mail(migrator):
     return []
 
 
+def _v16_reminders(migrator):
+    # Reminders: their templates, the days after the invitation, and each occasion reminded of. The
+    # creator's reminders_enabled and reminded_at came with version 10. New tables only: the
+    # current models create them (freeze a copy for this step if one of them changes later).
+    for model in REMINDER_MODELS:
+        model.create_table()
+    return []
+
+
 # (version, step); version 1 is the first released schema.
 STEPS = [
     (2, _v2_reusable_links_and_session_versions),
@@ -222,6 +232,8 @@ STEPS = [
     (11, _v11_recent_figures),
     (12, _v12_creator_imports),
     (13, _v13_outgoing_mail),
+    # 14 and 15 are colleagues' steps on other branches; their merges put them here, in order.
+    (16, _v16_reminders),
 ]
 LATEST = STEPS[-1][0] if STEPS else 1
 

@@ -293,3 +293,22 @@ def test_version_13_adds_outgoing_mail_to_a_database_that_had_none(app):
     assert job.progress() == {"queued": 1}
     assert OutgoingMessage.due(utcnow()) == [OutgoingMessage.get().id]
     assert migrations.upgrade(database) == []
+
+
+def test_version_16_adds_reminders_to_a_database_that_had_none(app):
+    from portal.db import utcnow
+    from portal.invitation import ACCESS_REMINDER, REMINDERS
+    from portal.models import ReminderSchedule, ReminderSent, ReminderTemplate
+
+    database = db.database.obj
+    creator = Creator.create(name="Ava Chen", email="ava@example.com")
+    database.drop_tables([ReminderSent, ReminderSchedule, ReminderTemplate])
+    SchemaVersion.delete().execute()
+    SchemaVersion.create(version=13)
+
+    assert migrations.upgrade(database) == [version for version, _ in migrations.STEPS if version > 13]
+    assert ReminderSchedule.current().invited_after_days == 7  # nothing saved: the default
+    assert ReminderTemplate.current(ACCESS_REMINDER).subject == REMINDERS[ACCESS_REMINDER]["subject"]
+    ReminderSent.create(creator=creator, kind=ACCESS_REMINDER, occasion_at=utcnow(), threshold=14)
+    assert [r.threshold for r in Creator.get_by_id(creator.id).reminders_sent] == [14]
+    assert migrations.upgrade(database) == []

@@ -27,6 +27,7 @@ from portal.models.insights import (
     StoryMetric,
 )
 from portal.models.mail import MAIL_MODELS, MailJob, OutgoingMessage
+from portal.models.reminders import REMINDER_MODELS, ReminderSchedule, ReminderSent, ReminderTemplate
 from portal.models.settings import InvitationTemplate
 from portal.models.staff import Staff
 
@@ -42,6 +43,7 @@ MODELS = [
     *CAMPAIGN_MODELS,
     *ROLLUP_MODELS,
     *MAIL_MODELS,
+    *REMINDER_MODELS,
 ]
 
 __all__ = [
@@ -50,6 +52,7 @@ __all__ = [
     "INSIGHT_MODELS",
     "MAIL_MODELS",
     "MODELS",
+    "REMINDER_MODELS",
     "ROLLUP_MODELS",
     "RecentFigures",
     "RecentSpan",
@@ -71,6 +74,9 @@ __all__ = [
     "MetaGrant",
     "OutgoingMessage",
     "ProfileSnapshot",
+    "ReminderSchedule",
+    "ReminderSent",
+    "ReminderTemplate",
     "ReportLink",
     "SchemaVersion",
     "SocialAccount",
