@@ -27,7 +27,7 @@ SENDER = "Acme Talent <invitations@acme.test>"
 
 def link_for(creator):
     """The creator's link while it works, as portal.addresses.link_page_address says it."""
-    return None if not creator.link_token or creator.link_expired(utcnow()) else LINK
+    return LINK if creator.working_link_token(utcnow()) else None
 
 
 def invited(name, days_ago, now=None, **columns):

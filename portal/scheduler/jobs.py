@@ -7,7 +7,6 @@ worker threads, and peewee's connections are per thread.
 import datetime
 import logging
 
-from portal.addresses import link_page_address
 from portal.campaigns import recent
 from portal.compliance import retention
 from portal.connections import grant_check
@@ -85,6 +84,17 @@ def send_mail(app, now=None):
     return summary
 
 
+def _link_for(app):
+    """Return the scheduler's link_page_address: PORTAL_BASE_URL and the link page's path, no request."""
+    base, urls = app.config["BASE_URL"].rstrip("/"), app.url_map.bind("localhost")
+
+    def link_for(creator):
+        token = creator.working_link_token(utcnow())
+        return base + urls.build("linking.link_page", {"token": token}) if token else None
+
+    return link_for
+
+
 def send_reminders(app, now=None):
     """Queue the reminders due now (portal/mail/reminders.py); send-mail sends them."""
     now = now or utcnow()
@@ -93,12 +103,11 @@ def send_reminders(app, now=None):
         # carry a link built on a guess.
         log.warning("Reminders wait: PORTAL_BASE_URL is not set, so the scheduler cannot write links.")
         return None
-    # A request context of the app's own, for url_for: link_page_address puts PORTAL_BASE_URL first.
-    with app.test_request_context("/"), database.connection_context():
+    with database.connection_context():
         summary = reminders.send_reminders(
             now,
             ReminderSchedule.current().invited_after_days,
-            link_page_address,
+            _link_for(app),
             ReminderTemplate.current_all(),
             sender=mail_settings(app.config).sender,
             company=app.config["COMPANY_NAME"],
