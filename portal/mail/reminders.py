@@ -28,11 +28,16 @@ not add another before the first is sent). Those that fail a rule are "skipped",
 staff read on /reminders; they stay due and go out once the rule is met.
 
 Finding who is due is one query (the accounts grouped once, each "already sent?" an EXISTS on
-ReminderSent), streamed row by row. Queueing takes a ReminderSent row (unique by creator, kind,
-occasion and threshold) and the weekly cap (a conditional UPDATE of reminded_at) in the same
-transaction as the message, so two runs, or two schedulers, queue each occasion once. Messages go
-through outgoing.queue_message: the outbox or SMTP, retries and the ledger's "<kind>_sent" come
-from the mail service.
+ReminderSent) that returns only creators with an occasion not yet reminded of, read row by row
+with peewee's iterator (no model kept per row; on PostgreSQL the driver's ordinary cursor still
+receives those rows at once, as small tuples). The job keeps at most PER_RUN of them to queue.
+
+Queueing takes a ReminderSent row (unique by creator, kind, occasion and threshold) and the weekly
+cap (a conditional UPDATE of reminded_at) in the same transaction as the message, so two runs, or
+two schedulers, queue each occasion once. Messages go through outgoing.queue_message: the outbox
+or SMTP, retries and the ledger's "<kind>_sent" come from the mail service. A reminder the mail
+server refuses for good is not queued again (its occasion is spent); staff see it failed on
+/reminders and in the outbox.
 """
 
 import datetime
