@@ -23,6 +23,5 @@ def absolute_url(endpoint, **values):
 def link_page_address(creator):
     """Return a creator's Link Accounts Page address, or None when there is none to send: no readable
     link, or one issued for a time that is over (it opens only the expired-link page)."""
-    if not creator.link_token or creator.link_expired(utcnow()):
-        return None
-    return absolute_url("linking.link_page", token=creator.link_token)
+    token = creator.working_link_token(utcnow())
+    return absolute_url("linking.link_page", token=token) if token else None

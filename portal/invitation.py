@@ -69,3 +69,71 @@ def mailto_url(to, subject, body):
     """Return a mailto: address that opens a mail client with subject and body filled in."""
     query = f"subject={quote(subject, safe='')}&body={quote(body, safe='')}"
     return f"mailto:{quote(to or '', safe='@')}?{query}"
+
+
+# The reminders that follow the invitation (portal/mail/reminders.py says when each goes out). Each
+# is a template with the invitation's placeholders; admins edit them under Settings. The kind names
+# the message (OutgoingMessage.kind), its HTML part (templates/email/<kind>.html) and the ledger's
+# "<kind>_sent".
+INVITATION_REMINDER = "invitation_reminder"
+ACCESS_REMINDER = "access_reminder"
+BROKEN_LINK_REMINDER = "broken_link_reminder"
+
+_THE_SAME_ACCESS = """It is the same read-only access as before: [Company] never posts, follows or likes \
+anything on your behalf, and you can remove the link from the same page whenever you want.
+
+Have questions? Don't hesitate to contact us!
+"""
+
+REMINDERS = {
+    INVITATION_REMINDER: {
+        "label": "Invitation reminder",
+        "when": "to creators invited some days ago who have not linked an account yet",
+        "subject": "A reminder: link your Instagram account with [Company]",
+        "body": """Hi [Name],
+
+A little while ago we invited you to link your Instagram account with [Company], and we haven't \
+seen it linked yet. It takes a couple of minutes, and it saves you sending us screenshots of your \
+Insights.
+
+Link your accounts here: [Link]
+
+It gives [Company] read-only access to your Instagram Insights: we never post, follow or like \
+anything on your behalf, and you can remove the link from the same page whenever you want.
+
+Have questions? Don't hesitate to contact us!
+""",
+    },
+    ACCESS_REMINDER: {
+        "label": "Data access ending",
+        "when": "14 days and again 3 days before Facebook ends a linked account's data access",
+        "subject": "Please connect your Instagram account to [Company] again",
+        "body": """Hi [Name],
+
+Facebook lets [Company] read your Instagram Insights for a limited time after each connection, \
+and that time ends soon. To keep it going, please open your Link Accounts Page and press \
+"Connect Business" again. It takes a minute, and nothing else changes.
+
+Connect again here: [Link]
+
+"""
+        + _THE_SAME_ACCESS,
+    },
+    BROKEN_LINK_REMINDER: {
+        "label": "Link broken",
+        "when": "when a linked account's link stops working",
+        "subject": "Your Instagram link with [Company] has stopped working",
+        "body": """Hi [Name],
+
+The link between your Instagram account and [Company] has stopped working: Facebook no longer \
+lets us read your Insights. This happens when the access runs out, when a password or a role on \
+the Facebook Page changes, or when a permission is removed.
+
+Please connect again here: [Link]
+
+Press "Connect Business" under the account. The figures we already have are kept.
+
+"""
+        + _THE_SAME_ACCESS,
+    },
+}

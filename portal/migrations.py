@@ -21,6 +21,7 @@ from portal.models import (
     INSIGHT_MODELS,
     MAIL_MODELS,
     MODELS,
+    REMINDER_MODELS,
     ROLLUP_MODELS,
     AccountStatus,
     CreatorImport,
@@ -234,6 +235,15 @@ def _v15_search_index(migrator):
     ]
 
 
+def _v16_reminders(migrator):
+    # Reminders: their templates, the days after the invitation, and each occasion reminded of. The
+    # creator's reminders_enabled and reminded_at came with version 10. New tables only: the
+    # current models create them (freeze a copy for this step if one of them changes later).
+    for model in REMINDER_MODELS:
+        model.create_table()
+    return []
+
+
 # (version, step); version 1 is the first released schema.
 STEPS = [
     (2, _v2_reusable_links_and_session_versions),
@@ -250,6 +260,7 @@ STEPS = [
     (13, _v13_outgoing_mail),
     (14, _v14_sandbox_spent_codes),
     (15, _v15_search_index),
+    (16, _v16_reminders),
 ]
 LATEST = STEPS[-1][0] if STEPS else 1
 

@@ -367,3 +367,22 @@ def test_a_later_step_that_rebuilds_the_creator_table_leaves_search_current(app,
     marco.name = "Marco Bianchi"
     marco.save()
     assert _search_finds("bianchi") == ["Marco Bianchi"] and _search_finds("rossi") == []
+
+
+def test_version_16_adds_reminders_to_a_database_that_had_none(app):
+    from portal.db import utcnow
+    from portal.invitation import ACCESS_REMINDER, REMINDERS
+    from portal.models import ReminderSchedule, ReminderSent, ReminderTemplate
+
+    database = db.database.obj
+    creator = Creator.create(name="Ava Chen", email="ava@example.com")
+    database.drop_tables([ReminderSent, ReminderSchedule, ReminderTemplate])
+    SchemaVersion.delete().execute()
+    SchemaVersion.create(version=15)
+
+    assert migrations.upgrade(database) == [version for version, _ in migrations.STEPS if version > 15]
+    assert ReminderSchedule.current().invited_after_days == 7  # nothing saved: the default
+    assert ReminderTemplate.current(ACCESS_REMINDER).subject == REMINDERS[ACCESS_REMINDER]["subject"]
+    ReminderSent.create(creator=creator, kind=ACCESS_REMINDER, occasion_at=utcnow(), threshold=14)
+    assert [r.threshold for r in Creator.get_by_id(creator.id).reminders_sent] == [14]
+    assert migrations.upgrade(database) == []

@@ -238,6 +238,9 @@ PAGES = [
     ("the account metrics page", "/creators/{creator}/accounts/{account}/metrics", False, "Reel 0", "Berlin"),
     ("the ledger", "/audit", False, "@ava.creates", "@ava.creates.01"),
     ("the outbox", "/outbox", False, "Link your Instagram account", "page 1 of 3"),
+    # What the next reminder run would send, found in one query however many creators are due.
+    ("the reminders", "/reminders", False, "Ava Chen", "Creator 12"),
+    ("the reminders swap", "/reminders", True, "Ava Chen", "Creator 12"),
     (
         "a bulk invitation's progress",
         "/invitations/{job}",

@@ -298,6 +298,7 @@ def arguments(creator, admin, staff_member, tmp_path):
         "story_id": story.id,
         "code": deletion.confirmation_code,
         "filename": "css/portal.css",
+        "kind": "access_reminder",  # a reminder's template under Settings
     }
 
 

@@ -55,10 +55,12 @@ def test_build_scheduler_registers_the_documented_jobs(app):
         "roll-up-figures",
         "check-grants",
         "purge-revoked",
+        "send-reminders",
     }
     assert jobs["send-mail"].trigger.interval.total_seconds() == 5  # queued mail goes out within seconds
     assert jobs["capture-stories"].trigger.interval.total_seconds() == 3600
     assert jobs["check-grants"].trigger.interval.days == 1
+    assert jobs["send-reminders"].trigger.interval.total_seconds() == 3600
     for job in jobs.values():
         assert job.func.__module__ == "portal.scheduler.jobs"  # importable module-level callables
     # Not started, the jobs wait to be added with the scheduler's defaults (coalesce, one instance).

@@ -47,6 +47,14 @@ ACTIONS = {
     "signed_in": "Staff signed in",
     "staff_created": "Staff account created",
     "invitation_edited": "Invitation template edited",
+    # A reminder's kind + "_sent", written by the mail service when the scheduler's reminder goes out.
+    "invitation_reminder_sent": "Reminder e-mailed: invitation not answered yet",
+    "access_reminder_sent": "Reminder e-mailed: data access ends soon",
+    "broken_link_reminder_sent": "Reminder e-mailed: link broken",
+    "reminders_on": "Reminders switched on",
+    "reminders_off": "Reminders switched off",
+    "reminder_edited": "Reminder template edited",
+    "reminder_schedule_edited": "Reminder timing changed",
 }
 
 PROBLEMS = {
@@ -180,6 +188,13 @@ DESCRIBERS = {
     "retention_purge": lambda d: f"{d.get('files', 0)} archived story files removed",
     "staff_created": _staff_created,
     "invitation_edited": lambda d: f"subject “{d.get('subject')}”" if d.get("subject") else "",
+    "invitation_reminder_sent": _mail_sent,
+    "access_reminder_sent": _mail_sent,
+    "broken_link_reminder_sent": _mail_sent,
+    "reminders_on": lambda d: "the scheduler may send this creator reminders again",
+    "reminders_off": lambda d: "the scheduler sends this creator no reminder",
+    "reminder_edited": lambda d: f"{d.get('label')}: subject “{d.get('subject')}”",
+    "reminder_schedule_edited": lambda d: f"invitation reminder {d.get('days')} days after the invitation",
 }
 
 

@@ -40,11 +40,16 @@ def message_key(kind, creator, now):
     return f"{kind}:{creator.id}:{now.date().isoformat()}"
 
 
-def invitation_letter(template, creator, company, link):
-    """Return the invitation (an InvitationTemplate) filled in for a creator and their link."""
+def template_letter(template, creator, company, link):
+    """Return a template (anything with a subject and a body) filled in for a creator and their link."""
     fill = {"name": creator.name, "company": company, "link": link}
     subject, text = render_text(template.subject, **fill), render_text(template.body, **fill)
     return Letter(subject=subject, text=text, link=link)
+
+
+def invitation_letter(template, creator, company, link):
+    """Return the invitation (an InvitationTemplate) filled in for a creator and their link."""
+    return template_letter(template, creator, company, link)
 
 
 def _already(kind, creators, now):

@@ -27,6 +27,7 @@ from portal.models.insights import (
     StoryMetric,
 )
 from portal.models.mail import MAIL_MODELS, MailJob, OutgoingMessage
+from portal.models.reminders import REMINDER_MODELS, ReminderSchedule, ReminderSent, ReminderTemplate
 from portal.models.sandbox import SandboxSpentCode
 from portal.models.settings import InvitationTemplate
 from portal.models.staff import Staff
@@ -44,6 +45,7 @@ MODELS = [
     *ROLLUP_MODELS,
     *MAIL_MODELS,
     SandboxSpentCode,
+    *REMINDER_MODELS,
 ]
 
 __all__ = [
@@ -52,6 +54,7 @@ __all__ = [
     "INSIGHT_MODELS",
     "MAIL_MODELS",
     "MODELS",
+    "REMINDER_MODELS",
     "ROLLUP_MODELS",
     "RecentFigures",
     "RecentSpan",
@@ -73,6 +76,9 @@ __all__ = [
     "MetaGrant",
     "OutgoingMessage",
     "ProfileSnapshot",
+    "ReminderSchedule",
+    "ReminderSent",
+    "ReminderTemplate",
     "ReportLink",
     "SandboxSpentCode",
     "SchemaVersion",

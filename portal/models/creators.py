@@ -66,6 +66,12 @@ class Creator(BaseModel):
         """Tell whether this creator's link was issued for a time that is over at now."""
         return self.link_expires_at is not None and self.link_expires_at <= now
 
+    def working_link_token(self, now):
+        """Return the link token to send this creator, or None: none readable, or one that has expired."""
+        if not self.link_token or self.link_expired(now):
+            return None
+        return self.link_token
+
     @classmethod
     def by_link_token(cls, token):
         """Return the creator whose current link token this is, or None."""

@@ -57,7 +57,7 @@ class OutgoingMessage(BaseModel):
     # One message per purpose: "invitation:<creator>:<UTC day>". The unique index is what stops a
     # double click, a second tab or a retry from sending the same invitation twice.
     key = CharField(unique=True)
-    kind = CharField()  # "invitation"; a reminder would be another kind on the same path
+    kind = CharField()  # "invitation", or a reminder's kind (portal.invitation.REMINDERS)
     creator = ForeignKeyField(Creator, null=True, backref="messages", on_delete="SET NULL")
     job = ForeignKeyField(MailJob, null=True, backref="messages", on_delete="SET NULL")
     queued_by = ForeignKeyField(Staff, null=True, on_delete="SET NULL")
@@ -101,6 +101,17 @@ class OutgoingMessage(BaseModel):
         """Return the creator's newest message of this kind, or None."""
         query = cls.select().where((cls.creator == creator) & (cls.kind == kind))
         return query.order_by(cls.queued_at.desc(), cls.id.desc()).first()
+
+    @classmethod
+    def recent_of_kinds(cls, kinds, limit=50):
+        """Return the newest messages of these kinds, with their creator's id and name: one query."""
+        return (
+            cls.select(cls, Creator.id, Creator.name)
+            .join(Creator, JOIN.LEFT_OUTER)
+            .where(cls.kind.in_(list(kinds)))
+            .order_by(cls.queued_at.desc(), cls.id.desc())
+            .limit(limit)
+        )
 
     @classmethod
     def listing(cls, page=1, per_page=20):

@@ -27,7 +27,8 @@ JOB_DEFAULTS = {
 # is due (a newly linked account at once, the others every PORTAL_REFRESH_MINUTES), so a restart
 # simply carries on; stories are captured hourly, inside Instagram's 24 hours; the overview's
 # recent figures move on within a minute of the Meta day turning. Mail queued by staff goes out
-# within seconds, and a message waiting to be retried when its wait is over.
+# within seconds, and a message waiting to be retried when its wait is over. Reminders are looked
+# for hourly: a creator's day-7 reminder goes within the hour, never twice (see mail/reminders.py).
 JOBS = [
     ("send-mail", jobs.send_mail, {"seconds": 5}, True),
     ("refresh-insights", jobs.refresh_due, {"minutes": 1}, True),
@@ -35,6 +36,7 @@ JOBS = [
     ("roll-up-figures", jobs.roll_up_figures, {"minutes": 1}, True),
     ("purge-revoked", jobs.purge_revoked, {"days": 1}, False),
     ("check-grants", jobs.check_grants, {"days": 1}, False),
+    ("send-reminders", jobs.send_reminders, {"hours": 1}, True),
 ]
 
 

@@ -15,9 +15,9 @@ from portal.db import database, stream, utcnow
 from portal.graph import facebook_graph
 from portal.graph.days import meta_day
 from portal.insights import refresh
-from portal.mail import delivery
+from portal.mail import delivery, reminders
 from portal.mail.settings import mail_settings
-from portal.models import SocialAccount
+from portal.models import ReminderSchedule, ReminderTemplate, SocialAccount
 
 log = logging.getLogger(__name__)
 
@@ -81,4 +81,36 @@ def send_mail(app, now=None):
         summary = delivery.send_due(mail_settings(app.config), now)
     # Runs every few seconds: a round with nothing to send logs at DEBUG only.
     log.log(logging.DEBUG if summary.idle else logging.INFO, "Mail: %s", summary.line())
+    return summary
+
+
+def _link_for(app):
+    """Return the scheduler's link_page_address: PORTAL_BASE_URL and the link page's path, no request."""
+    base, urls = app.config["BASE_URL"].rstrip("/"), app.url_map.bind("localhost")
+
+    def link_for(creator):
+        token = creator.working_link_token(utcnow())
+        return base + urls.build("linking.link_page", {"token": token}) if token else None
+
+    return link_for
+
+
+def send_reminders(app, now=None):
+    """Queue the reminders due now (portal/mail/reminders.py); send-mail sends them."""
+    now = now or utcnow()
+    if not app.config.get("BASE_URL"):
+        # Outside a request only PORTAL_BASE_URL says where the portal is: a reminder must not
+        # carry a link built on a guess.
+        log.warning("Reminders wait: PORTAL_BASE_URL is not set, so the scheduler cannot write links.")
+        return None
+    with database.connection_context():
+        summary = reminders.send_reminders(
+            now,
+            ReminderSchedule.current().invited_after_days,
+            _link_for(app),
+            ReminderTemplate.current_all(),
+            sender=mail_settings(app.config).sender,
+            company=app.config["COMPANY_NAME"],
+        )
+    log.log(logging.DEBUG if summary.idle else logging.INFO, "Reminders: %s", summary.line())
     return summary

@@ -12,6 +12,7 @@ from portal.staff import (  # noqa: E402,F401  (routes register on bp)
     creators,
     ledger,
     mail,
+    reminders,
     reports,
     settings,
 )

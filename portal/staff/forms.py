@@ -87,6 +87,26 @@ class InvitationForm(FlaskForm):
             raise ValidationError(f"Unknown placeholder: {names}. Use [Name], [Company] or [Link].")
 
 
+class ReminderForm(InvitationForm):
+    """A reminder's words: the invitation's fields and placeholder rules."""
+
+
+class ReminderScheduleForm(FlaskForm):
+    """How many days after the invitation the invitation reminder goes."""
+
+    invited_after_days = StringField("Days after the invitation", validators=[Length(max=10)])
+
+    def validate_invited_after_days(self, field):
+        # At most two ASCII digits: int() would also take "١٢", and choke on 5,000 digits.
+        text = (field.data or "").strip()
+        if not (text and len(text) <= 2 and text.isascii() and text.isdigit() and 1 <= int(text) <= 90):
+            raise ValidationError("Enter a whole number of days from 1 to 90.")
+
+    @property
+    def days(self):
+        return int(self.invited_after_days.data.strip())
+
+
 class CampaignForm(FlaskForm):
     name = StringField("Campaign name", validators=[DataRequired("Name the campaign."), Length(max=120)])
     client = StringField("Client", validators=[DataRequired("Name the client."), Length(max=120)])

@@ -1,14 +1,14 @@
-"""Administrators' settings: staff accounts and the invitation template."""
+"""Administrators' settings: staff accounts, the invitation template, and the reminders."""
 
-from flask import current_app, flash, redirect, render_template, url_for
+from flask import abort, current_app, flash, redirect, render_template, url_for
 from flask_login import current_user
 
 from portal.db import utcnow
-from portal.invitation import PLACEHOLDERS, render_text, unknown_placeholders
-from portal.models import InvitationTemplate, LedgerEntry, Staff
+from portal.invitation import PLACEHOLDERS, REMINDERS, render_text, unknown_placeholders
+from portal.models import InvitationTemplate, LedgerEntry, ReminderSchedule, ReminderTemplate, Staff
 from portal.staff import bp
 from portal.staff.auth import admin_required, staff_actor
-from portal.staff.forms import InvitationForm, StaffForm
+from portal.staff.forms import InvitationForm, ReminderForm, ReminderScheduleForm, StaffForm
 
 PREVIEW_CREATOR = {"name": "Jamie Rivera", "link": "https://portal.example/link/EXAMPLE-LINK"}
 
@@ -67,6 +67,69 @@ def invitation_edit():
 @admin_required
 def invitation_preview():
     form = InvitationForm()
+    return render_template(
+        "staff/partials/invitation_preview.html", **_preview(form.subject.data, form.body.data)
+    )
+
+
+@bp.route("/settings/reminders", methods=["GET", "POST"])
+@admin_required
+def reminder_settings():
+    schedule = ReminderSchedule.current()
+    form = ReminderScheduleForm(data={"invited_after_days": str(schedule.invited_after_days)})
+    if form.validate_on_submit():
+        ReminderSchedule.create(invited_after_days=form.days, updated_at=utcnow(), updated_by=current_user.id)
+        LedgerEntry.record("reminder_schedule_edited", staff_actor(), days=form.days)
+        flash(f"Invitation reminders now go {form.days} days after the invitation.", "success")
+        return redirect(url_for("staff.reminder_settings"))
+    return render_template(
+        "staff/reminder_settings.html",
+        form=form,
+        schedule=schedule,
+        templates=ReminderTemplate.current_all(),
+        reminders=REMINDERS,
+    ), 422 if form.errors else 200
+
+
+def _reminder_kind(kind):
+    if kind not in REMINDERS:
+        abort(404)
+    return kind
+
+
+@bp.route("/settings/reminders/<kind>", methods=["GET", "POST"])
+@admin_required
+def reminder_edit(kind):
+    template = ReminderTemplate.current(_reminder_kind(kind))
+    form = ReminderForm(obj=template)
+    if form.validate_on_submit():
+        ReminderTemplate.create(
+            kind=kind,
+            subject=form.subject.data,
+            body=form.body.data,
+            updated_at=utcnow(),
+            updated_by=current_user.id,
+        )
+        label = REMINDERS[kind]["label"]
+        LedgerEntry.record("reminder_edited", staff_actor(), label=label, subject=form.subject.data)
+        flash(f"{label} template saved.", "success")
+        return redirect(url_for("staff.reminder_settings"))
+    return render_template(
+        "staff/reminder_edit.html",
+        form=form,
+        kind=kind,
+        reminder=REMINDERS[kind],
+        placeholders=PLACEHOLDERS,
+        template=template,
+        **_preview(form.subject.data, form.body.data),
+    ), 422 if form.errors else 200
+
+
+@bp.post("/settings/reminders/<kind>/preview")
+@admin_required
+def reminder_preview(kind):
+    _reminder_kind(kind)
+    form = ReminderForm()
     return render_template(
         "staff/partials/invitation_preview.html", **_preview(form.subject.data, form.body.data)
     )

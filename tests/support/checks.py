@@ -50,6 +50,7 @@ def rule_url(creator):
         "grant_id": grant.id,
         "story_id": 1,  # no such story: the walk only needs the address
         "code": "no-such-confirmation-code",
+        "kind": "invitation_reminder",
     }
 
     def build(rule):
