@@ -289,11 +289,12 @@ def test_an_upgrade_that_rebuilds_a_table_on_sqlite_keeps_the_rows_that_hang_on_
 
 def test_version_13_adds_outgoing_mail_to_a_database_that_had_none(app):
     from portal.db import utcnow
-    from portal.models import MailJob, OutgoingMessage
+    from portal.models import REMINDER_MODELS, MailJob, OutgoingMessage
 
     database = db.database.obj
     creator = Creator.create(name="Ava Chen", email="ava@example.com")
-    database.drop_tables([OutgoingMessage, MailJob])
+    # A version 12 database had no mail, and so none of the later reminder tables that point at it.
+    database.drop_tables([*REMINDER_MODELS, OutgoingMessage, MailJob])
     SchemaVersion.delete().execute()
     SchemaVersion.create(version=12)
 
