@@ -387,3 +387,23 @@ def test_version_16_adds_reminders_to_a_database_that_had_none(app):
     ReminderSent.create(creator=creator, kind=ACCESS_REMINDER, occasion_at=utcnow(), threshold=14)
     assert [r.threshold for r in Creator.get_by_id(creator.id).reminders_sent] == [14]
     assert migrations.upgrade(database) == []
+
+
+def test_version_17_indexes_the_stages_a_creator_reaches_alone_as_a_new_database_does(app):
+    database = db.database.obj
+    names = ("creator_page_opened", "creator_invited_not_opened")
+
+    def stage_indexes():
+        return {index.name: index.sql for index in database.get_indexes("creator") if index.name in names}
+
+    new = stage_indexes()
+    assert set(new) == set(names)
+    for name in names:
+        database.execute_sql(f'DROP INDEX "{name}"')
+    SchemaVersion.delete().execute()
+    SchemaVersion.create(version=16)
+
+    assert migrations.upgrade(database) == [version for version, _ in migrations.STEPS if version > 16]
+    # The same definition to the letter: the funnel's counts need each WHERE to be its condition.
+    assert stage_indexes() == new
+    assert migrations.upgrade(database) == []

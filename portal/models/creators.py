@@ -92,6 +92,11 @@ class Creator(BaseModel):
         names, handles = search.narrowed(names, handles, text)
         return names | handles
 
+    @staticmethod
+    def search_text(query):
+        """Return what a search for query looks for: lowercase, without an "@" (empty: every creator)."""
+        return (query or "").strip().lower().lstrip("@")
+
     @classmethod
     def matching(cls, query=""):
         """Return the query for creators whose name or Instagram handle contains query.
@@ -100,7 +105,7 @@ class Creator(BaseModel):
         A search runs here, once: up to LISTED_MATCHES creators found come back as a list of ids.
         """
         selection = cls.select(cls.id, cls.name, cls.email)
-        text = (query or "").strip().lower().lstrip("@")
+        text = cls.search_text(query)
         if text:
             found = cls.found_by(text)
             # The list's counts, its page and the page's handles each filter by the search: reading
@@ -139,6 +144,23 @@ class Creator(BaseModel):
 # The creators list pages through creators ordered by LOWER(name), id: with this index a page
 # reads its 20 rows in order instead of sorting every creator on every view.
 Creator.add_index(fn.LOWER(Creator.name), Creator.id, name="creator_lower_name_id")
+
+# The invitation funnel's stages a creator reaches by their own columns (portal/connections/funnel.py,
+# rules 4 and 5), as conditions that exclude each other, so that each can be counted alone. Each has
+# a partial index: the creators list counts the creators at either by reading only theirs, not every
+# creator (the entries of a covering index, not the rows). The second index holds both columns so that
+# SQLite need not read the row to check the condition; the WHERE of each must stay its condition.
+PAGE_OPENED = Creator.page_first_opened_at.is_null(False)
+INVITED_NOT_OPENED = Creator.page_first_opened_at.is_null() & Creator.invited_at.is_null(False)
+Creator.add_index(Creator.index(Creator.page_first_opened_at, name="creator_page_opened", where=PAGE_OPENED))
+Creator.add_index(
+    Creator.index(
+        Creator.invited_at,
+        Creator.page_first_opened_at,
+        name="creator_invited_not_opened",
+        where=INVITED_NOT_OPENED,
+    )
+)
 
 
 class CreatorImport(BaseModel):
