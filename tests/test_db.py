@@ -45,3 +45,30 @@ def test_stream_yields_every_row_in_order_while_the_caller_commits(app, creator)
         seen.append(row.name)
     assert seen == [f"Streamed {n:03d}" for n in range(450)]
     assert Creator.select().where(Creator.name.startswith("Renamed")).count() == 450
+
+
+def test_a_pooled_sqlite_connection_serves_another_thread_and_carries_no_open_transaction(make_app, tmp_path):
+    from portal.models import Creator
+
+    make_app(DATABASE_URL=f"sqlite:///{tmp_path / 'pool.sqlite3'}")
+    database = db.database.obj
+    database.connect(reuse_if_open=True)
+    database.execute_sql("BEGIN")
+    Creator.create(name="Never committed", email="never@example.com")
+    left_open = database.connection()
+    database.close()  # a request that ended inside a transaction hands its connection back
+
+    def next_request():
+        database.connect()
+        try:
+            seen["same connection"] = database.connection() is left_open
+            seen["creators"] = Creator.select().count()
+        finally:
+            database.close()
+
+    seen = {}
+    worker = threading.Thread(target=next_request)
+    worker.start()
+    worker.join(timeout=10)
+    # The pool handed the connection to another thread, and nothing of the first request stayed.
+    assert seen == {"same connection": True, "creators": 0}

@@ -15,6 +15,7 @@ PORTAL = pathlib.Path(__file__).resolve().parent.parent / "portal"
 # The frame's parts that know nothing of Flask, and those that are Flask's plumbing.
 PLAIN_FRAME = {
     "portal.db",
+    "portal.prepared",
     "portal.crypto",
     "portal.redaction",
     "portal.paging",
