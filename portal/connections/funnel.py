@@ -136,8 +136,7 @@ def stage_counts(creators, now):
 
     It reads each of these creators: for the few a search finds. every_stage_count() counts them all.
     """
-    joined, stage = staged(creators, now)
-    stages = joined.select(stage.alias("stage"))
+    stages = creators.select(stage_of_each(now).alias("stage"))
     counted = (
         Creator.select(SQL("stage"), fn.COUNT(SQL("*")))
         .from_(stages.alias("funnel"))
