@@ -156,8 +156,8 @@ def stage_by_the_rules(opened, invited, accounts):
 
 
 def creators_in_random_states(rng, number):
-    """Add creators invited or not, opened or not, with up to four accounts each; return their stages."""
-    stages = collections.Counter()
+    """Add creators invited or not, opened or not, with up to four accounts each; return {name: stage}."""
+    stages = {}
     for n in range(number):
         opened, invited = rng.random() < 0.3, rng.random() < 0.5
         creator = Creator.create(
@@ -171,18 +171,30 @@ def creators_in_random_states(rng, number):
             days = rng.choice((None, -3, 0, 13, 14, 15, 90))  # a grant ended, ending or not, or none
             account(creator, f"creator.{n}.{k}", status, data_access_days=days)
             accounts.append((status, days))
-        stages[stage_by_the_rules(opened, invited, accounts)] += 1
-    return dict.fromkeys(Stage.LABELS, 0) | stages
+        stages[creator.name] = stage_by_the_rules(opened, invited, accounts)
+    return stages
+
+
+def counted(stages):
+    return dict.fromkeys(Stage.LABELS, 0) | collections.Counter(stages)
 
 
 @pytest.mark.parametrize("seed", range(4))
-def test_the_counts_of_every_creator_equal_those_of_the_grouped_query_and_of_each_row(app, seed):
-    expected = creators_in_random_states(random.Random(seed), 80)
-    each_row = collections.Counter(stage for (stage,) in Creator.select(funnel.stage_of_each(NOW)).tuples())
+def test_every_way_of_counting_and_filtering_agrees_with_the_rules(app, seed):
+    stages = creators_in_random_states(random.Random(seed), 80)
+    expected = counted(stages.values())
+    # The counts of every creator, without reading each, and those of a search's matches, row by row.
     assert funnel.every_stage_count(NOW) == funnel.stage_counts(Creator.select(), NOW) == expected
-    assert dict.fromkeys(Stage.LABELS, 0) | each_row == expected
-    _, counts = funnel.creator_page("", None, 1, 20, NOW)
-    assert counts == expected
+    joined, stage = funnel.staged(Creator.select(), NOW)  # the filter's grouped join
+    assert counted(row_stage for (row_stage,) in joined.select(stage).tuples()) == expected
+    for query in ("", "creator"):  # every creator, then a search that finds them all
+        page, counts = funnel.creator_page(query, None, 1, 100, NOW)
+        assert counts == expected
+        assert {c.name: c.funnel_stage for c in page.items} == stages
+        for at in Stage.LABELS:
+            filtered, _ = funnel.creator_page(query, at, 1, 100, NOW)
+            shown = {c.name: c.funnel_stage for c in filtered.items}
+            assert shown == {name: s for name, s in stages.items() if s == at}, (query, at)
 
 
 def test_the_counts_of_every_creator_read_the_stage_indexes_not_every_creator(app, monkeypatch):

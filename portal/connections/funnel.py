@@ -28,6 +28,7 @@ from portal.connections.link_health import WARNING
 from portal.db import UTCDateTimeField, database
 from portal.models import AccountStatus, Creator, LedgerEntry, MetaGrant, SocialAccount, Staff
 from portal.models.creators import INVITED_NOT_OPENED, PAGE_OPENED
+from portal.prepared import prepared
 
 
 class Stage:
@@ -64,6 +65,8 @@ _MOMENT = UTCDateTimeField()  # reads a moment a subquery selected, as the colum
 # columns give, when no account counts (conditions that exclude each other; else rule 6).
 _BY_ACCOUNTS = ((_BROKEN, Stage.LINK_BROKEN), (_ENDING, Stage.ACCESS_ENDING), (_LINKED, Stage.LINKED))
 _BY_CREATOR = ((PAGE_OPENED, Stage.OPENED), (INVITED_NOT_OPENED, Stage.INVITED))
+_RANKED = {stage for _, stage in _BY_ACCOUNTS}
+_OWN_CONDITION = {stage: condition for condition, stage in _BY_CREATOR}
 
 
 # The statuses that count, written into the SQL rather than bound: SQLite's planner uses the partial
@@ -72,9 +75,12 @@ _BY_CREATOR = ((PAGE_OPENED, Stage.OPENED), (INVITED_NOT_OPENED, Stage.INVITED))
 _COUNTED = SQL("(" + ", ".join(f"'{status}'" for status in AccountStatus.IN_FUNNEL) + ")")
 
 
-def _rank(account, grant, now):
-    """Return the rank of one account (of the statuses that count), given its grant's columns."""
-    ending = (account.status == AccountStatus.LINKED) & (grant.data_access_expires_at < now + WARNING)
+def _rank(account, grant, ending_before):
+    """Return the rank of one account (of the statuses that count), given its grant's columns.
+
+    ending_before: the moment before which a linked account's data access end is near (now + WARNING).
+    """
+    ending = (account.status == AccountStatus.LINKED) & (grant.data_access_expires_at < ending_before)
     return Case(None, [(account.status == AccountStatus.LINK_BROKEN, _BROKEN), (ending, _ENDING)], _LINKED)
 
 
@@ -88,7 +94,7 @@ def _stage(rank):
     return Case(rank, _BY_ACCOUNTS, _own_stage())  # the simple CASE reads the rank once
 
 
-def _ranks(now):
+def _ranks(ending_before):
     """Return the subquery of (creator_id, rank) of every creator with an account that counts.
 
     One grouped pass over those accounts alone, through the partial index socialaccount_in_funnel.
@@ -96,7 +102,7 @@ def _ranks(now):
     return (
         SocialAccount.select(
             SocialAccount.creator.alias("creator_id"),
-            fn.MAX(_rank(SocialAccount, MetaGrant, now)).alias("rank"),
+            fn.MAX(_rank(SocialAccount, MetaGrant, ending_before)).alias("rank"),
         )
         .join(MetaGrant, JOIN.LEFT_OUTER, on=(SocialAccount.grant == MetaGrant.id))
         .where(SocialAccount.status.in_(_COUNTED))
@@ -105,15 +111,29 @@ def _ranks(now):
     )
 
 
+def _staged(creators, ending_before, join=JOIN.LEFT_OUTER):
+    ranks = _ranks(ending_before)
+    joined = creators.join(ranks, join, on=(ranks.c.creator_id == Creator.id))
+    return joined, _stage(ranks.c.rank)
+
+
 def staged(creators, now):
     """Return (creators with their accounts' rank joined, the stage's SQL expression over them).
 
-    For a question about every creator (counts, a filter): the ranks are grouped once and joined.
+    For a question about many creators (a filter): the ranks are grouped once and joined.
     A subquery per creator cost PostgreSQL 50 ms for 10,000 creators.
     """
-    ranks = _ranks(now)
-    joined = creators.join(ranks, JOIN.LEFT_OUTER, on=(ranks.c.creator_id == Creator.id))
-    return joined, _stage(ranks.c.rank)
+    return _staged(creators, now + WARNING)
+
+
+def _stage_of_each(ending_before):
+    account, grant = SocialAccount.alias("funnel_account"), MetaGrant.alias("funnel_grant")
+    rank = (
+        account.select(fn.MAX(_rank(account, grant, ending_before)))
+        .join(grant, JOIN.LEFT_OUTER, on=(account.grant == grant.id))
+        .where((account.creator == Creator.id) & account.status.in_(_COUNTED))
+    )
+    return _stage(rank)
 
 
 def stage_of_each(now):
@@ -122,19 +142,14 @@ def stage_of_each(now):
     The same definition as staged(); a page of 20 unfiltered rows reads 20 creators' accounts
     this way instead of grouping every account.
     """
-    account, grant = SocialAccount.alias("funnel_account"), MetaGrant.alias("funnel_grant")
-    rank = (
-        account.select(fn.MAX(_rank(account, grant, now)))
-        .join(grant, JOIN.LEFT_OUTER, on=(account.grant == grant.id))
-        .where((account.creator == Creator.id) & account.status.in_(_COUNTED))
-    )
-    return _stage(rank)
+    return _stage_of_each(now + WARNING)
 
 
 def stage_counts(creators, now):
     """Return {stage: number of these creators at it} for every stage, in one GROUP BY query.
 
-    It reads each of these creators: for the few a search finds. every_stage_count() counts them all.
+    Each creator's stage is read by its own subquery: for the few a search finds, whose accounts
+    are a few index lookups each. every_stage_count() counts every creator.
     """
     stages = creators.select(stage_of_each(now).alias("stage"))
     counted = (
@@ -146,6 +161,23 @@ def stage_counts(creators, now):
     return dict.fromkeys(Stage.LABELS, 0) | dict(counted)
 
 
+@prepared
+def _stage_moves(ending_before):
+    # The counts of every_stage_count(), as moves between stages; built once (portal/prepared.py).
+    # COUNT(*) alone in its SELECT: SQLite then counts the smallest index's entries without reading each.
+    everyone = Creator.select(fn.COUNT(SQL("*")))
+    moves = Creator.select(Value(None), Value(Stage.NOT_INVITED), everyone).from_()
+    for condition, stage in _BY_CREATOR:
+        moves += Creator.select(Value(Stage.NOT_INVITED), Value(stage), fn.COUNT(SQL("*"))).where(condition)
+    ranks = _ranks(ending_before)
+    moves += (
+        Creator.select(_own_stage(), Case(ranks.c.rank, _BY_ACCOUNTS), fn.COUNT(SQL("*")))
+        .join(ranks, on=(ranks.c.creator_id == Creator.id))
+        .group_by(SQL("1"), SQL("2"))
+    )
+    return moves.tuples()
+
+
 def every_stage_count(now):
     """Return {stage: number of creators at it} for every stage and every creator, in one query.
 
@@ -155,23 +187,35 @@ def every_stage_count(now):
     gave to their rank's, grouped from the few accounts that count. Each row of the query is such a
     move: (from stage, or NULL for every creator's start; to stage; how many creators).
     """
-    # COUNT(*) alone in its SELECT: SQLite then counts the smallest index's entries without reading each.
-    everyone = Creator.select(fn.COUNT(SQL("*")))
-    moves = Creator.select(Value(None), Value(Stage.NOT_INVITED), everyone).from_()
-    for condition, stage in _BY_CREATOR:
-        moves += Creator.select(Value(Stage.NOT_INVITED), Value(stage), fn.COUNT(SQL("*"))).where(condition)
-    ranks = _ranks(now)
-    moves += (
-        Creator.select(_own_stage(), Case(ranks.c.rank, _BY_ACCOUNTS), fn.COUNT(SQL("*")))
-        .join(ranks, on=(ranks.c.creator_id == Creator.id))
-        .group_by(SQL("1"), SQL("2"))
-    )
     counts = dict.fromkeys(Stage.LABELS, 0)
-    for moved_from, moved_to, number in moves.tuples():
+    for moved_from, moved_to, number in _stage_moves(ending_before=now + WARNING):
         counts[moved_to] += number
         if moved_from:
             counts[moved_from] -= number
     return counts
+
+
+def _page(creators, stage, ending_before, limit, offset):
+    """Return the query of these creators at stage (any if None) in the list's order, with .funnel_stage."""
+    if stage is None:
+        selection, expression = creators, _stage_of_each(ending_before)
+    elif stage in _RANKED:
+        # Only a creator with an account that counts can be at it: the join may start from those.
+        selection, expression = _staged(creators, ending_before, JOIN.INNER)
+        selection = selection.where(expression == stage)
+    else:
+        # What the stage says of the creator's own columns lets the planner read its partial index.
+        selection, expression = _staged(creators, ending_before)
+        own = _OWN_CONDITION.get(stage)
+        selection = selection.where((expression == stage) if own is None else own & (expression == stage))
+    selection = selection.select_extend(expression.alias("funnel_stage"))
+    return Creator.in_list_order(selection, limit, offset)
+
+
+@prepared
+def _page_of_everyone(stage, **values):
+    # The unfiltered list's page has one shape per stage filter: its SQL is built once for each.
+    return _page(Creator.matching(""), stage, **values)
 
 
 def creator_page(query, stage, number, per_page, now):
@@ -180,15 +224,14 @@ def creator_page(query, stage, number, per_page, now):
     Each row carries .funnel_stage. The page is read apart from the counts: it knows whether a
     next page exists from one extra row, not from a total.
     """
-    matching = Creator.matching(query)
-    counts = stage_counts(matching, now) if Creator.search_text(query) else every_stage_count(now)
-    if stage:
-        selection, expression = staged(matching, now)
-        selection = selection.where(expression == stage)
+    values = {"ending_before": now + WARNING, "limit": per_page + 1, "offset": (number - 1) * per_page}
+    if Creator.search_text(query):
+        # A search's matches are a list of ids whose length shapes the SQL: built on each view.
+        matching = Creator.matching(query)
+        counts, rows = stage_counts(matching, now), _page(matching, stage, **values)
     else:
-        selection, expression = matching, stage_of_each(now)
-    selection = selection.select_extend(expression.alias("funnel_stage"))
-    return Creator.page_of(selection, number, per_page), counts
+        counts, rows = every_stage_count(now), _page_of_everyone(stage, **values)
+    return Creator.page_of(rows, number, per_page), counts
 
 
 @dataclass

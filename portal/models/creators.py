@@ -116,17 +116,21 @@ class Creator(BaseModel):
             selection = selection.where(cls.id.in_(ids if len(ids) <= cls.LISTED_MATCHES else found))
         return selection
 
+    @staticmethod
+    def in_list_order(selection, limit, offset):
+        """Return selection in the creators list's order (by name), limit rows from offset."""
+        return selection.order_by(fn.LOWER(Creator.name), Creator.id).limit(limit).offset(offset)
+
     @classmethod
-    def page_of(cls, selection, page, per_page):
-        """Return one Page of a selection of creators, by name, each with .handles (its usernames).
+    def page_of(cls, rows, page, per_page):
+        """Return one Page of creators from the rows read for it, each with .handles (its usernames).
 
         One row more than the page is read: it tells whether a next page exists, without counting
         every matching creator.
         """
         from portal.models.accounts import SocialAccount
 
-        ordered = selection.order_by(fn.LOWER(cls.name), cls.id)
-        rows = list(ordered.limit(per_page + 1).offset((page - 1) * per_page))
+        rows = list(rows)
         # The handles of the rows read, by their ids. prefetch() would put the page's query into this
         # one (and build it again, a search's list of ids too): a third of the list's SQL building.
         shown = (
@@ -144,7 +148,8 @@ class Creator(BaseModel):
     @classmethod
     def search(cls, query="", page=1, per_page=20):
         """Return one Page of creators whose name or Instagram handle contains query."""
-        return cls.page_of(cls.matching(query), page, per_page)
+        rows = cls.in_list_order(cls.matching(query), per_page + 1, (page - 1) * per_page)
+        return cls.page_of(rows, page, per_page)
 
     def accounts(self):
         """Return this creator's social accounts, by username."""
