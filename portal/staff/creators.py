@@ -58,7 +58,7 @@ def creator_list():
         stage_counts=counts,
         stage_labels=Stage.LABELS,
         losing=[] if is_htmx_swap() else losing_data_access(now),  # only the full page shows it
-        campaigns=list(Campaign.choices()),  # the "add the ticked creators to a campaign" form
+        campaigns=Campaign.choice_list(),  # the "add the ticked creators to a campaign" form
     )
 
 
