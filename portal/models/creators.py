@@ -125,14 +125,14 @@ class Creator(BaseModel):
     def page_of(cls, rows, page, per_page):
         """Return one Page of creators from the rows read for it, each with .handles (its usernames).
 
-        One row more than the page is read: it tells whether a next page exists, without counting
-        every matching creator.
+        rows: per_page + 1 at most, in_list_order(). The one past the page tells whether a next page
+        exists, without counting every matching creator.
         """
         from portal.models.accounts import SocialAccount
 
         rows = list(rows)
         # The handles of the rows read, by their ids. prefetch() would put the page's query into this
-        # one (and build it again, a search's list of ids too): a third of the list's SQL building.
+        # one, to be built and run again (a search's list of ids too).
         shown = (
             SocialAccount.select(SocialAccount.creator, SocialAccount.username)
             .where(SocialAccount.creator.in_([row.id for row in rows]))
