@@ -217,9 +217,10 @@ def test_the_counts_of_every_creator_read_the_stage_indexes_not_every_creator(ap
     plan = "\n".join(plans)
     assert "creator_page_opened" in plan and "creator_invited_not_opened" in plan, plan
     assert "socialaccount_in_funnel" in plan, plan
-    # No table is read whole: the one scan without an index is of the ranks grouped from one.
+    # No table is read whole: a scan without an index may only be of the ranks grouped from one.
     if db.is_sqlite():
-        assert [step for step in plans if re.fullmatch(r"SCAN \w+", step)] == ["SCAN funnel_rank"], plan
+        whole = [step for step in plans if re.fullmatch(r"SCAN \w+", step) and "funnel_rank" not in step]
+        assert whole == [], plan
     else:
         assert "Seq Scan" not in plan, plan
 
