@@ -49,7 +49,7 @@ class AddressPattern:
 
     def __call__(self, *values):
         filled = (
-            piece + quote(str(value), safe=_PATH_SAFE)
+            piece + (str(value) if type(value) is int else quote(str(value), safe=_PATH_SAFE))
             for piece, value in zip(self._pieces, values, strict=True)
         )
         return "".join(filled) + self._last

@@ -162,12 +162,18 @@ def test_deleting_an_account_s_figures_deletes_its_kept_sums(admin_client, roste
     assert not RecentFigures.select().where(RecentFigures.account == ben).exists()
 
 
+def everything_of(row):
+    """All a roster row holds: what its cells, links and badges are made of."""
+    fixed = (row.creator_id, row.creator_name, row.account_id, row.username, row.status)
+    return (*fixed, row.data_access_expires_at, row.link_token, row.link_expires_at, _shown(row.figures))
+
+
 def pages_of(roster, sort, per_page):
     """Every page of a roster, one after another, and one past the last: what a pager reads."""
     read, number = [], 1
     while True:
         page = roster.page(sort, number, per_page)
-        read.append([(r.creator_name, r.username, _shown(r.figures)) for r in page.items])
+        read.append([everything_of(row) for row in page.items])
         if number > page.pages:
             return read, page.total
         number += 1
@@ -188,7 +194,7 @@ def test_pages_sorted_by_a_kept_figure_are_the_whole_sorted_table_cut_in_pages(r
         for key in COLUMN_KEYS:
             for descending in (False, True):
                 sort = Sort(key, descending)
-                whole = [(r.creator_name, r.username, _shown(r.figures)) for r in roster.rows(sort)]
+                whole = [everything_of(row) for row in roster.rows(sort)]
                 for per_page in (1, 3, 50):  # pages of one part each, and pages across both
                     read, total = pages_of(roster, sort, per_page)
                     cut = [whole[n : n + per_page] for n in range(0, len(whole), per_page)] or [[]]
