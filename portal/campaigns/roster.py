@@ -583,7 +583,8 @@ class Roster:
         return joined.where((RecentFigures.account == SocialAccount.id) & accounts)
 
     def _row(self, values):
-        values.pop("part", None), values.pop("sort_name", None)  # a straddling page's ordering
+        for ordering in ("part", "sort_name"):  # what orders a page across both parts (_split_page)
+            values.pop(ordering, None)
         fixed = {
             key: values.pop(key) for key in ("creator_id", "creator_name", "account_id", "username", "status")
         }
