@@ -244,6 +244,27 @@ def _v16_reminders(migrator):
     return []
 
 
+def _v17_recent_figures_indexes(migrator):
+    # A roster sorted by a figure read its first rows off each figure's index on recent_figures
+    # instead of joining and sorting every creator's accounts (portal/campaigns/roster.py). The
+    # names are the model's own (index=True); IF NOT EXISTS: _v11 creates the table from the
+    # current model, indexes included.
+    return [
+        migrator.sql(f'CREATE INDEX IF NOT EXISTS "recentfigures_{column}" ON "recent_figures" ("{column}")')
+        for column in (
+            "followers",
+            "followers_change",
+            "views",
+            "reach",
+            "accounts_engaged",
+            "interactions",
+            "reels_views",
+            "reels_watch",
+            "stories",
+        )
+    ]
+
+
 # (version, step); version 1 is the first released schema.
 STEPS = [
     (2, _v2_reusable_links_and_session_versions),
@@ -261,6 +282,7 @@ STEPS = [
     (14, _v14_sandbox_spent_codes),
     (15, _v15_search_index),
     (16, _v16_reminders),
+    (17, _v17_recent_figures_indexes),
 ]
 LATEST = STEPS[-1][0] if STEPS else 1
 

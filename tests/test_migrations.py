@@ -387,3 +387,29 @@ def test_version_16_adds_reminders_to_a_database_that_had_none(app):
     ReminderSent.create(creator=creator, kind=ACCESS_REMINDER, occasion_at=utcnow(), threshold=14)
     assert [r.threshold for r in Creator.get_by_id(creator.id).reminders_sent] == [14]
     assert migrations.upgrade(database) == []
+
+
+def test_version_17_indexes_each_kept_figure_and_keeps_the_kept_rows(app):
+    from portal.campaigns import recent
+    from portal.campaigns.roster import Roster, Sort
+    from portal.graph.days import meta_day
+    from portal.models import RecentFigures
+
+    database = db.database.obj
+    creator = Creator.create(name="Ava Chen")
+    account = SocialAccount.create(creator=creator, username="ava.creates")
+    now = db.utcnow()
+    span = recent.rebuild(meta_day(now))
+    RecentFigures.create(account=account, views=70)
+    stored = recent.STORED
+    for column in stored:
+        database.execute_sql(f'DROP INDEX "recentfigures_{column}"')
+    SchemaVersion.delete().execute()
+    SchemaVersion.create(version=16)
+
+    assert migrations.upgrade(database) == [version for version, _ in migrations.STEPS if version > 16]
+    indexed = {tuple(index.columns) for index in database.get_indexes("recent_figures")}
+    assert {(column,) for column in stored} <= indexed
+    page = Roster(span, now).page(Sort("views", descending=True), 1, 50)
+    assert [(row.username, row.figures["views"]) for row in page.items] == [("ava.creates", 70)]
+    assert migrations.upgrade(database) == []

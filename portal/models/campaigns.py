@@ -153,16 +153,17 @@ class RecentFigures(BaseModel):
     day turns. They hold only what the roster would compute from the stored figures.
     """
 
+    # Each figure indexed: a roster sorted by one reads its first rows from that index (roster.py).
     account = ForeignKeyField(SocialAccount, primary_key=True, on_delete="CASCADE", backref="recent_figures")
-    followers = BigIntegerField(null=True)
-    followers_change = BigIntegerField(null=True)
-    views = BigIntegerField(null=True)
-    reach = BigIntegerField(null=True)
-    accounts_engaged = BigIntegerField(null=True)
-    interactions = BigIntegerField(null=True)
-    reels_views = BigIntegerField(null=True)
-    reels_watch = DoubleField(null=True)
-    stories = IntegerField(null=True)
+    followers = BigIntegerField(null=True, index=True)
+    followers_change = BigIntegerField(null=True, index=True)
+    views = BigIntegerField(null=True, index=True)
+    reach = BigIntegerField(null=True, index=True)
+    accounts_engaged = BigIntegerField(null=True, index=True)
+    interactions = BigIntegerField(null=True, index=True)
+    reels_views = BigIntegerField(null=True, index=True)
+    reels_watch = DoubleField(null=True, index=True)
+    stories = IntegerField(null=True, index=True)
 
     class Meta:
         table_name = "recent_figures"
