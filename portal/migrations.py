@@ -29,6 +29,7 @@ from portal.models import (
     SandboxSpentCode,
     SchemaVersion,
     Staff,
+    report_version,
     search,
 )
 
@@ -244,6 +245,13 @@ def _v16_reminders(migrator):
     return []
 
 
+def _v17_report_version(migrator):
+    # A client's report page is rendered once and kept until anything it shows changes: triggers on
+    # the tables it reads move a number that every process reads (portal/models/report_version.py).
+    report_version.install(migrator.database)
+    return []
+
+
 # (version, step); version 1 is the first released schema.
 STEPS = [
     (2, _v2_reusable_links_and_session_versions),
@@ -261,6 +269,7 @@ STEPS = [
     (14, _v14_sandbox_spent_codes),
     (15, _v15_search_index),
     (16, _v16_reminders),
+    (17, _v17_report_version),
 ]
 LATEST = STEPS[-1][0] if STEPS else 1
 
@@ -281,6 +290,7 @@ def upgrade(db):
             with db.atomic():
                 db.create_tables([*MODELS, SchemaVersion])
                 search.install(db)
+                report_version.install(db)
                 SchemaVersion.create(version=LATEST)
             log.info("Created a new database at schema version %s", LATEST)
             return [LATEST]
@@ -288,6 +298,8 @@ def upgrade(db):
             applied = _apply_steps(db, version)
         if applied:
             _renew_search_index(db)
+            with db.atomic():
+                report_version.install(db)  # a table a step rebuilt on SQLite lost its triggers
         return applied
 
 
