@@ -6,7 +6,7 @@ from markupsafe import Markup
 from portal import reports
 from portal.campaigns.roster import COLUMNS, roster_csv
 from portal.clients import bp
-from portal.db import utcnow
+from portal.db import database, utcnow
 from portal.extensions import limiter
 from portal.graph.days import meta_day
 from portal.insights import figures
@@ -28,15 +28,16 @@ def _link(token):
 def _open(token, what):
     """Return the report link, its opening counted and written in the ledger."""
     link = _link(token)
-    link.count_opening(utcnow())
-    LedgerEntry.record(
-        "report_opened",
-        f"report link {link.id}",
-        creator=link.creator_id,
-        label=link.label,
-        campaign=link.campaign.name if link.campaign_id else None,
-        what=what,
-    )
+    with database.atomic():  # one commit
+        link.count_opening(utcnow())
+        LedgerEntry.record(
+            "report_opened",
+            f"report link {link.id}",
+            creator=link.creator_id,
+            label=link.label,
+            campaign=link.campaign.name if link.campaign_id else None,
+            what=what,
+        )
     return link
 
 
