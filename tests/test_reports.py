@@ -4,8 +4,10 @@ import csv
 import datetime
 import io
 import re
+import sys
 
 import pytest
+from markupsafe import Markup
 from test_campaigns import html_of, linked, rows_of
 
 from portal import db
@@ -332,12 +334,14 @@ def test_a_report_page_follows_the_meta_day_as_it_turns(app, admin_client, campa
 
 
 def test_the_kept_pages_stay_within_their_bound_the_least_recently_read_going_first():
-    pages = RenderedPages(most_characters=10)
-    first, second, third = (RenderedPage("t", None, text * 4) for text in "abc")
+    first, second, third = (RenderedPage("t", None, Markup(text * 400)) for text in "abc")
+    pages = RenderedPages(most_bytes=2 * sys.getsizeof(first.body) + 10)  # room for two
     pages.keep(1, first)
     pages.keep(2, second)
     assert pages.get(1) is first  # read again: now the most recent
-    pages.keep(3, third)  # 12 characters: the least recently read goes
+    pages.keep(3, third)  # no room for three: the least recently read goes
     assert pages.get(2) is None and pages.get(1) is first and pages.get(3) is third
     pages.keep(None, second)  # no version read: nothing is kept
-    assert pages.keep(4, RenderedPage("t", None, "x" * 11)).body == "x" * 11 and pages.get(4) is None
+    assert pages.get(None) is None
+    wide = RenderedPage("t", None, Markup("\U0001f600" * 400))  # 4 bytes a character: too large
+    assert pages.keep(4, wide) is wide and pages.get(4) is None and pages.get(1) is first

@@ -9,12 +9,14 @@ a page drawn from older rows is never kept under a newer number, and every proce
 what it kept at the same moment. Whether the link still works is checked before, on each opening.
 """
 
+import sys
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
 
-# About 40 pages of 20 accounts with charts, reels and stories; the least recently read go first.
-MOST_CHARACTERS = 16_000_000
+# Measured as Python holds the text (1, 2 or 4 bytes a character: one emoji in a name makes a page
+# four times larger). About 200 pages of 20 accounts with their charts; the least recently read go.
+MOST_BYTES = 32 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -34,10 +36,10 @@ def page_key(link, today, page_number, version):
 class RenderedPages:
     """A bounded store of rendered pages by key, safe to share between a process's threads."""
 
-    def __init__(self, most_characters=MOST_CHARACTERS):
-        self.most_characters = most_characters
+    def __init__(self, most_bytes=MOST_BYTES):
+        self.most_bytes = most_bytes
         self._pages = OrderedDict()
-        self._characters = 0
+        self._bytes = 0
         self._lock = threading.Lock()
 
     def get(self, key):
@@ -50,14 +52,14 @@ class RenderedPages:
 
     def keep(self, key, page):
         """Keep a RenderedPage under key, unless key is None; return it."""
-        size = len(page.body)
-        if key is None or size > self.most_characters:
+        size = sys.getsizeof(page.body)
+        if key is None or size > self.most_bytes:
             return page
         with self._lock:
             old = self._pages.pop(key, None)
-            self._characters += size - (len(old.body) if old else 0)
+            self._bytes += size - (sys.getsizeof(old.body) if old else 0)
             self._pages[key] = page
-            while self._characters > self.most_characters:
+            while self._bytes > self.most_bytes:
                 _, dropped = self._pages.popitem(last=False)
-                self._characters -= len(dropped.body)
+                self._bytes -= sys.getsizeof(dropped.body)
         return page
