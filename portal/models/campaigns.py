@@ -120,7 +120,13 @@ class ReportLink(BaseModel):
         """Return the working report link for this token, or None (unknown, revoked or expired)."""
         if not token or len(token) > 200:
             return None
-        link = cls.get_or_none(cls.token_hash == hash_link_token(token))
+        # Its campaign read along: the opening's ledger entry names it, and a report shows it.
+        link = (
+            cls.select(cls, Campaign)
+            .join(Campaign, JOIN.LEFT_OUTER, on=(cls.campaign == Campaign.id))
+            .where(cls.token_hash == hash_link_token(token))
+            .first()
+        )
         return link if link is not None and link.working(now) else None
 
     def count_opening(self, now):
