@@ -283,7 +283,7 @@ def register_hooks(app):
 
 def register_template_helpers(app):
     """Give every template the values, chart drawers and words in plain language it uses."""
-    from portal.addresses import absolute_url
+    from portal.addresses import AddressPattern, absolute_url
     from portal.compliance import ledger
     from portal.insights import charts, figures
 
@@ -297,12 +297,16 @@ def register_template_helpers(app):
         }
 
     app.add_template_global(absolute_url)
+    app.add_template_global(AddressPattern, "address_pattern")
     app.add_template_global(charts.time_series, "time_series_chart")
     app.add_template_global(charts.bars, "bar_chart")
     app.add_template_global(db.utcnow, "utcnow")
     app.add_template_global(ledger.details_words, "details_words")
     app.add_template_filter(figures.format_seconds, "watch_seconds")
     app.add_template_global(figures.format_total, "roster_value")
+    # The same as a filter, for tables of hundreds of figures: Jinja calls a filter directly, a
+    # global through its context (about 1 µs more a cell).
+    app.add_template_filter(lambda value, kind: figures.format_total(kind, value), "roster_value")
     app.add_template_filter(figures.format_duration, "watch_duration")
     app.add_template_filter(figures.metric_day, "metric_day")
     app.add_template_filter(ledger.action_words, "action_words")

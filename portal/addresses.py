@@ -7,6 +7,8 @@ someone else's server. Production requires PORTAL_BASE_URL; only a local run wit
 back on the address the browser used.
 """
 
+from urllib.parse import quote
+
 from flask import current_app, url_for
 
 from portal.db import utcnow
@@ -25,3 +27,32 @@ def link_page_address(creator):
     link, or one issued for a time that is over (it opens only the expired-link page)."""
     token = creator.working_link_token(utcnow())
     return absolute_url("linking.link_page", token=token) if token else None
+
+
+class AddressPattern:
+    """An endpoint's address built once with holes, filled in for each row of a table.
+
+    url_for costs about 9 µs a call: a roster page of 50 rows called it 150 times (a link to each
+    creator, to each account and each creator's link page). The holes are integer or string
+    route values, filled as werkzeug's converters write them (digits as they are, text quoted).
+    """
+
+    def __init__(self, endpoint, *holes, absolute=False):
+        # Numbers stand in for the holes: an integer converter accepts them, a string one too.
+        stand_ins = {hole: 987654301 + n for n, hole in enumerate(holes)}
+        built = (absolute_url if absolute else url_for)(endpoint, **stand_ins)
+        self._pieces = []
+        for hole in holes:
+            before, built = built.split(str(stand_ins[hole]), 1)
+            self._pieces.append(before)
+        self._last = built
+
+    def __call__(self, *values):
+        filled = (
+            piece + (str(value) if type(value) is int else quote(str(value), safe=_PATH_SAFE))
+            for piece, value in zip(self._pieces, values, strict=True)
+        )
+        return "".join(filled) + self._last
+
+
+_PATH_SAFE = "!$&'()*+,/:;=@"  # what werkzeug leaves unquoted in a path segment

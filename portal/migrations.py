@@ -29,6 +29,7 @@ from portal.models import (
     SandboxSpentCode,
     SchemaVersion,
     Staff,
+    report_version,
     search,
 )
 
@@ -244,7 +245,35 @@ def _v16_reminders(migrator):
     return []
 
 
-def _v17_funnel_stage_indexes(migrator):
+def _v17_recent_figures_indexes(migrator):
+    # A roster sorted by a figure read its first rows off each figure's index on recent_figures
+    # instead of joining and sorting every creator's accounts (portal/campaigns/roster.py). The
+    # names are the model's own (index=True); IF NOT EXISTS: _v11 creates the table from the
+    # current model, indexes included.
+    return [
+        migrator.sql(f'CREATE INDEX IF NOT EXISTS "recentfigures_{column}" ON "recent_figures" ("{column}")')
+        for column in (
+            "followers",
+            "followers_change",
+            "views",
+            "reach",
+            "accounts_engaged",
+            "interactions",
+            "reels_views",
+            "reels_watch",
+            "stories",
+        )
+    ]
+
+
+def _v18_report_version(migrator):
+    # A client's report page is rendered once and kept until anything it shows changes: triggers on
+    # the tables it reads move a number that every process reads (portal/models/report_version.py).
+    report_version.install(migrator.database)
+    return []
+
+
+def _v19_funnel_stage_indexes(migrator):
     # The creators list counted each funnel stage by reading every creator on each view: a partial
     # index per stage a creator reaches by their own columns (the page opened; invited, not opened)
     # lets it count those alone. Written out, as a shipped step must not follow later models.
@@ -278,7 +307,9 @@ STEPS = [
     (14, _v14_sandbox_spent_codes),
     (15, _v15_search_index),
     (16, _v16_reminders),
-    (17, _v17_funnel_stage_indexes),
+    (17, _v17_recent_figures_indexes),
+    (18, _v18_report_version),
+    (19, _v19_funnel_stage_indexes),
 ]
 LATEST = STEPS[-1][0] if STEPS else 1
 
@@ -299,6 +330,7 @@ def upgrade(db):
             with db.atomic():
                 db.create_tables([*MODELS, SchemaVersion])
                 search.install(db)
+                report_version.install(db)
                 SchemaVersion.create(version=LATEST)
             log.info("Created a new database at schema version %s", LATEST)
             return [LATEST]
@@ -306,6 +338,8 @@ def upgrade(db):
             applied = _apply_steps(db, version)
         if applied:
             _renew_search_index(db)
+            with db.atomic():
+                report_version.install(db)  # a table a step rebuilt on SQLite lost its triggers
         return applied
 
 

@@ -389,7 +389,83 @@ def test_version_16_adds_reminders_to_a_database_that_had_none(app):
     assert migrations.upgrade(database) == []
 
 
-def test_version_17_indexes_the_stages_a_creator_reaches_alone_as_a_new_database_does(app):
+def test_version_17_indexes_each_kept_figure_and_keeps_the_kept_rows(app):
+    from portal.campaigns import recent
+    from portal.campaigns.roster import Roster, Sort
+    from portal.graph.days import meta_day
+    from portal.models import RecentFigures
+
+    database = db.database.obj
+    creator = Creator.create(name="Ava Chen")
+    account = SocialAccount.create(creator=creator, username="ava.creates")
+    now = db.utcnow()
+    span = recent.rebuild(meta_day(now))
+    RecentFigures.create(account=account, views=70)
+    stored = recent.STORED
+    for column in stored:
+        database.execute_sql(f'DROP INDEX "recentfigures_{column}"')
+    SchemaVersion.delete().execute()
+    SchemaVersion.create(version=16)
+
+    assert migrations.upgrade(database) == [version for version, _ in migrations.STEPS if version > 16]
+    indexed = {tuple(index.columns) for index in database.get_indexes("recent_figures")}
+    assert {(column,) for column in stored} <= indexed
+    page = Roster(span, now).page(Sort("views", descending=True), 1, 50)
+    assert [(row.username, row.figures["views"]) for row in page.items] == [("ava.creates", 70)]
+    assert migrations.upgrade(database) == []
+
+
+def _drop_report_version(database):
+    """Make the database as version 17 left it: no report version, no triggers moving it."""
+    if db.is_sqlite():
+        for (name,) in database.execute_sql(
+            "SELECT name FROM sqlite_master WHERE type = 'trigger' AND name LIKE 'report_version_%'"
+        ).fetchall():
+            database.execute_sql(f"DROP TRIGGER {name}")
+        database.execute_sql('DROP TABLE "report_version"')
+    else:
+        database.execute_sql('DROP TABLE "report_version"')
+        database.execute_sql("DROP FUNCTION report_version_moved() CASCADE")  # and its triggers
+
+
+def test_version_18_adds_the_report_version_that_moves_with_what_reports_show(app):
+    from portal.models import ReportVersion
+
+    database = db.database.obj
+    ava = Creator.create(name="Ava Chen")
+    _drop_report_version(database)
+    SchemaVersion.delete().execute()
+    SchemaVersion.create(version=17)
+
+    assert migrations.upgrade(database) == [version for version, _ in migrations.STEPS if version > 17]
+    before = ReportVersion.current()
+    Creator.update(reminders_enabled=False).where(Creator.id == ava.id).execute()  # not on any report
+    assert ReportVersion.current() == before
+    Creator.update(name="Ava Lindqvist").where(Creator.id == ava.id).execute()
+    assert ReportVersion.current() > before
+    assert migrations.upgrade(database) == []
+
+
+def test_a_later_step_that_rebuilds_a_table_keeps_the_report_version_moving(app, monkeypatch):
+    """On SQLite, a table rebuild drops its triggers: the upgrade must put them back."""
+    from portal.models import ReportVersion
+
+    database = db.database.obj
+    ava = Creator.create(name="Ava Chen")
+    legacy = {"legacy": True} if isinstance(database, SqliteDatabase) else {}
+
+    def later_step(migrator):
+        migrate(migrator.drop_column("creator", "internal_only", **legacy))  # copies the table on SQLite
+        return [migrator.add_column("creator", "internal_only", BooleanField(default=False))]
+
+    monkeypatch.setattr(migrations, "STEPS", [*migrations.STEPS, (migrations.LATEST + 1, later_step)])
+    assert migrations.upgrade(database) == [migrations.LATEST + 1]
+    before = ReportVersion.current()
+    Creator.update(internal_only=True).where(Creator.id == ava.id).execute()
+    assert ReportVersion.current() > before
+
+
+def test_version_19_indexes_the_stages_a_creator_reaches_alone_as_a_new_database_does(app):
     database = db.database.obj
     names = ("creator_page_opened", "creator_invited_not_opened")
 
@@ -401,9 +477,9 @@ def test_version_17_indexes_the_stages_a_creator_reaches_alone_as_a_new_database
     for name in names:
         database.execute_sql(f'DROP INDEX "{name}"')
     SchemaVersion.delete().execute()
-    SchemaVersion.create(version=16)
+    SchemaVersion.create(version=18)
 
-    assert migrations.upgrade(database) == [version for version, _ in migrations.STEPS if version > 16]
+    assert migrations.upgrade(database) == [version for version, _ in migrations.STEPS if version > 18]
     # The same definition to the letter: the funnel's counts need each WHERE to be its condition.
     assert stage_indexes() == new
     assert migrations.upgrade(database) == []

@@ -160,3 +160,43 @@ def test_deleting_an_account_s_figures_deletes_its_kept_sums(admin_client, roste
     rows = {row[1]: row for row in rows_of(html_of(admin_client, "/overview"))}
     assert rows["@ben.bakes"][3] == "No figures read for these dates yet."
     assert not RecentFigures.select().where(RecentFigures.account == ben).exists()
+
+
+def everything_of(row):
+    """All a roster row holds: what its cells, links and badges are made of."""
+    fixed = (row.creator_id, row.creator_name, row.account_id, row.username, row.status)
+    return (*fixed, row.data_access_expires_at, row.link_token, row.link_expires_at, _shown(row.figures))
+
+
+def pages_of(roster, sort, per_page):
+    """Every page of a roster, one after another, and one past the last: what a pager reads."""
+    read, number = [], 1
+    while True:
+        page = roster.page(sort, number, per_page)
+        read.append([everything_of(row) for row in page.items])
+        if number > page.pages:
+            return read, page.total
+        number += 1
+
+
+@pytest.mark.parametrize("whose", ["everyone", "campaign", "clients"])
+def test_pages_sorted_by_a_kept_figure_are_the_whole_sorted_table_cut_in_pages(roster_data, whose):
+    """A figure-sorted page reads the kept figures first, then the rows without: the same cut."""
+    kwargs = {"campaign": {"campaign": roster_data}, "clients": {"for_clients": True}}.get(whose, {})
+    # A creator whose figures equal Eve's: equal figures are ordered by name, as on every sort.
+    abe, _ = linked("Abe Equal", "abe.equal", views=30, reach=30, interactions=2, expires_in=5)
+    roster_data.add_creators([abe.id])
+    now, span = utcnow(), Span.recent(today())
+    recent.rebuild(today())
+    for status in FILTERS:
+        roster = Roster(span, now, status=status, **kwargs)
+        assert roster.rolled_up
+        for key in COLUMN_KEYS:
+            for descending in (False, True):
+                sort = Sort(key, descending)
+                whole = [everything_of(row) for row in roster.rows(sort)]
+                for per_page in (1, 3, 50):  # pages of one part each, and pages across both
+                    read, total = pages_of(roster, sort, per_page)
+                    cut = [whole[n : n + per_page] for n in range(0, len(whole), per_page)] or [[]]
+                    assert read == cut + [[]], (status, key, descending, per_page)
+                    assert total == len(whole)

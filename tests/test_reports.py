@@ -4,13 +4,20 @@ import csv
 import datetime
 import io
 import re
+import sys
 
 import pytest
+from markupsafe import Markup
 from test_campaigns import html_of, linked, rows_of
 
+from portal import db
+from portal.campaigns.roster import COLUMN_KEYS
+from portal.connections.linking import unlink
 from portal.db import utcnow
 from portal.graph.days import day_end, meta_day
+from portal.insights import rows
 from portal.models import (
+    AccountMetric,
     AccountStatus,
     AudienceSnapshot,
     Campaign,
@@ -23,6 +30,7 @@ from portal.models import (
     Story,
     StoryMetric,
 )
+from portal.reports.rendered import RenderedPage, RenderedPages
 
 REPORT_URL = re.compile(r'id="new-report-link" type="text" readonly value="http://localhost(/r/[\w-]{43})"')
 
@@ -221,3 +229,119 @@ def test_the_report_csv_quotes_a_hostile_creator_name(app, admin_client, campaig
     path = make_link(admin_client, campaign)
     lines = list(csv.reader(io.StringIO(app.test_client().get(path + "/figures.csv").get_data(as_text=True))))
     assert sorted(row[0] for row in lines[1:]) == ['\'=HYPERLINK("http://x")', "'@SUM(1)"]
+
+
+def _new_figures(campaign):
+    """Yesterday's views of Ava become 1,100, written as the refresh writes them (a multi-row upsert)."""
+    account = SocialAccount.get(SocialAccount.username == "ava.creates")
+    yesterday = day_end(meta_day(utcnow()) - datetime.timedelta(days=1))
+    key = [AccountMetric.account, AccountMetric.metric, AccountMetric.period, AccountMetric.end_time]
+    row = {"account": account.id, "metric": "views", "period": "day", "end_time": yesterday}
+    rows.upsert(AccountMetric, [{**row, "value": 1100, "fetched_at": utcnow()}], key, [AccountMetric.value])
+
+
+def _internal_only(campaign):
+    Creator.update(internal_only=True).where(Creator.name == "Ava Chen").execute()
+
+
+def _unlinked(campaign):
+    unlink(SocialAccount.get(SocialAccount.username == "ava.creates"), actor="staff:ann@agency.test")
+
+
+def _removed_from_the_campaign(campaign):
+    campaign.remove_creator(Creator.get(Creator.name == "Ava Chen").id)
+
+
+def _handle_deleted(campaign):
+    SocialAccount.get(SocialAccount.username == "ava.creates").delete_instance()
+
+
+def _renamed(campaign):
+    ava = Creator.get(Creator.name == "Ava Chen")
+    ava.name = "Ava Lindqvist"
+    ava.save()
+
+
+def _campaign_renamed(campaign):
+    campaign.name = "Autumn launch"
+    campaign.save()
+
+
+def _views_of_ava(page):
+    return rows_of(page)[0][COLUMN_KEYS.index("views")]
+
+
+KEPT_PAGE_CHANGES = [
+    (_new_figures, lambda page: _views_of_ava(page) == "1,500"),
+    (_internal_only, lambda page: "Ava Chen" not in page),
+    (_unlinked, lambda page: "Ava Chen" not in page),
+    (_removed_from_the_campaign, lambda page: "Ava Chen" not in page),
+    (_handle_deleted, lambda page: "Ava Chen" not in page),
+    (_renamed, lambda page: "Ava Lindqvist" in page and "Ava Chen" not in page),
+    (_campaign_renamed, lambda page: "<h1>Autumn launch</h1>" in page and "Spring launch" not in page),
+]
+
+
+@pytest.mark.parametrize(
+    ("change", "shown"), KEPT_PAGE_CHANGES, ids=[c.__name__[1:] for c, _ in KEPT_PAGE_CHANGES]
+)
+def test_a_report_page_shows_each_change_at_the_next_opening(app, admin_client, campaign, change, shown):
+    path = make_link(admin_client, campaign)
+    client = app.test_client()
+    before = client.get(path).get_data(as_text=True)
+    assert _views_of_ava(before) == "500" and "Ava Chen" in before and "<h1>Spring launch</h1>" in before
+    assert client.get(path).get_data(as_text=True) == before  # nothing changed: the same page
+    change(campaign)
+    assert shown(client.get(path).get_data(as_text=True))
+
+
+def test_a_change_made_through_another_process_shows_at_the_next_opening(make_app, admin_client, campaign):
+    """Each process keeps the pages it drew; what another wrote reaches it through the database."""
+    path = make_link(admin_client, campaign)
+    reader, writer = make_app().test_client(), make_app().test_client()
+    assert "Ava Chen" in reader.get(path).get_data(as_text=True)
+    assert "Ava Chen" in writer.get(path).get_data(as_text=True)
+    ava = Creator.get(Creator.name == "Ava Chen")
+    response = admin_client.post(  # from the staff's own process
+        f"/creators/{ava.id}/internal-only",
+        data={"internal_only": "1", "csrf_token": admin_client.csrf_token},
+    )
+    assert response.status_code == 302
+    assert "Ava Chen" not in reader.get(path).get_data(as_text=True)
+    assert "Ava Chen" not in writer.get(path).get_data(as_text=True)
+
+
+def test_a_report_link_revoked_or_expired_after_an_opening_is_a_404_at_the_next(app, admin_client, campaign):
+    path = make_link(admin_client, campaign)
+    client = app.test_client()
+    assert client.get(path).status_code == 200
+    ReportLink.update(expires_at=utcnow() - datetime.timedelta(seconds=1)).execute()
+    assert client.get(path).status_code == 404
+    ReportLink.update(expires_at=None).execute()
+    assert client.get(path).status_code == 200
+    ReportLink.update(revoked_at=utcnow()).execute()
+    assert client.get(path).status_code == 404
+
+
+def test_a_report_page_follows_the_meta_day_as_it_turns(app, admin_client, campaign, monkeypatch):
+    path = make_link(admin_client, campaign)
+    client = app.test_client()
+    today = meta_day(utcnow())
+    assert f"to {today.strftime('%d %b %Y')} (30 days" in client.get(path).get_data(as_text=True)
+    monkeypatch.setattr(db, "_clock_offset", lambda: 24 * 3600)
+    tomorrow = today + datetime.timedelta(days=1)
+    assert f"to {tomorrow.strftime('%d %b %Y')} (30 days" in client.get(path).get_data(as_text=True)
+
+
+def test_the_kept_pages_stay_within_their_bound_the_least_recently_read_going_first():
+    first, second, third = (RenderedPage("t", None, Markup(text * 400)) for text in "abc")
+    pages = RenderedPages(most_bytes=2 * sys.getsizeof(first.body) + 10)  # room for two
+    pages.keep(1, first)
+    pages.keep(2, second)
+    assert pages.get(1) is first  # read again: now the most recent
+    pages.keep(3, third)  # no room for three: the least recently read goes
+    assert pages.get(2) is None and pages.get(1) is first and pages.get(3) is third
+    pages.keep(None, second)  # no version read: nothing is kept
+    assert pages.get(None) is None
+    wide = RenderedPage("t", None, Markup("\U0001f600" * 400))  # 4 bytes a character: too large
+    assert pages.keep(4, wide) is wide and pages.get(4) is None and pages.get(1) is first

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 
 from peewee import fn, prefetch
 
+from portal.db import database
 from portal.graph.days import day_end, day_of_end_time, day_start
 from portal.insights.plan import STORY_METRICS
 from portal.models import (
@@ -126,23 +127,27 @@ def daily_series_of(accounts, first, last, metrics=DAILY_METRICS):
     values = {account_id: {metric: {} for metric in metrics} for account_id in ids}
     as_of = dict.fromkeys(ids)
     m = AccountMetric
-    # Plain tuples of the five columns used: a report reads hundreds of rows a page.
-    rows = (
-        m.select(m.account, m.metric, m.end_time, m.value, m.fetched_at)
-        .where(
-            m.account.in_(ids)
-            & (m.period == "day")
-            & m.metric.in_(metrics)
-            & (m.end_time > day_start(first))
-            & (m.end_time <= day_end(last))
-            & m.value.is_null(False)
-        )
-        .tuples()
+    # The database's own values, each distinct moment converted once: a report reads hundreds of
+    # rows a page, and converting two datetimes a row cost more than the query.
+    query = m.select(m.account, m.metric, m.end_time, m.value, m.fetched_at).where(
+        m.account.in_(ids)
+        & (m.period == "day")
+        & m.metric.in_(metrics)
+        & (m.end_time > day_start(first))
+        & (m.end_time <= day_end(last))
+        & m.value.is_null(False)
     )
-    for account_id, metric, end_time, value, fetched_at in rows if ids else ():
-        values[account_id][metric][metric_day(end_time)] = value
+    days_of, moments = {}, {}
+    for account_id, metric, end_time, value, fetched_at in database.execute(query) if ids else ():
+        day = days_of.get(end_time)
+        if day is None:
+            day = days_of[end_time] = metric_day(m.end_time.python_value(end_time))
+        values[account_id][metric][day] = value
+        moment = moments.get(fetched_at)
+        if moment is None:
+            moment = moments[fetched_at] = m.fetched_at.python_value(fetched_at)
         seen = as_of[account_id]
-        as_of[account_id] = max(seen or fetched_at, fetched_at)
+        as_of[account_id] = moment if seen is None else max(seen, moment)
     days = _days(first, last)
     return {account_id: Series(days, values[account_id], as_of[account_id]) for account_id in ids}
 

@@ -28,6 +28,7 @@ from portal.models.insights import (
 )
 from portal.models.mail import MAIL_MODELS, MailJob, OutgoingMessage
 from portal.models.reminders import REMINDER_MODELS, ReminderSchedule, ReminderSent, ReminderTemplate
+from portal.models.report_version import ReportVersion
 from portal.models.sandbox import SandboxSpentCode
 from portal.models.settings import InvitationTemplate
 from portal.models.staff import Staff
@@ -46,6 +47,7 @@ MODELS = [
     *MAIL_MODELS,
     SandboxSpentCode,
     *REMINDER_MODELS,
+    ReportVersion,
 ]
 
 __all__ = [
@@ -78,6 +80,7 @@ __all__ = [
     "ProfileSnapshot",
     "ReminderSchedule",
     "ReminderSent",
+    "ReportVersion",
     "ReminderTemplate",
     "ReportLink",
     "SandboxSpentCode",

@@ -132,7 +132,13 @@ class ReportLink(BaseModel):
         """Return the working report link for this token, or None (unknown, revoked or expired)."""
         if not token or len(token) > 200:
             return None
-        link = cls.get_or_none(cls.token_hash == hash_link_token(token))
+        # Its campaign read along: the opening's ledger entry names it, and a report shows it.
+        link = (
+            cls.select(cls, Campaign)
+            .join(Campaign, JOIN.LEFT_OUTER, on=(cls.campaign == Campaign.id))
+            .where(cls.token_hash == hash_link_token(token))
+            .first()
+        )
         return link if link is not None and link.working(now) else None
 
     def count_opening(self, now):
@@ -165,16 +171,17 @@ class RecentFigures(BaseModel):
     day turns. They hold only what the roster would compute from the stored figures.
     """
 
+    # Each figure indexed: a roster sorted by one reads its first rows from that index (roster.py).
     account = ForeignKeyField(SocialAccount, primary_key=True, on_delete="CASCADE", backref="recent_figures")
-    followers = BigIntegerField(null=True)
-    followers_change = BigIntegerField(null=True)
-    views = BigIntegerField(null=True)
-    reach = BigIntegerField(null=True)
-    accounts_engaged = BigIntegerField(null=True)
-    interactions = BigIntegerField(null=True)
-    reels_views = BigIntegerField(null=True)
-    reels_watch = DoubleField(null=True)
-    stories = IntegerField(null=True)
+    followers = BigIntegerField(null=True, index=True)
+    followers_change = BigIntegerField(null=True, index=True)
+    views = BigIntegerField(null=True, index=True)
+    reach = BigIntegerField(null=True, index=True)
+    accounts_engaged = BigIntegerField(null=True, index=True)
+    interactions = BigIntegerField(null=True, index=True)
+    reels_views = BigIntegerField(null=True, index=True)
+    reels_watch = DoubleField(null=True, index=True)
+    stories = IntegerField(null=True, index=True)
 
     class Meta:
         table_name = "recent_figures"
