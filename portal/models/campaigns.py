@@ -41,7 +41,7 @@ class Campaign(BaseModel):
 
     @classmethod
     def choice_list(cls):
-        """Return the list of every campaign's choices() (the creators list offers them on each view)."""
+        """Return the list of every campaign's choices(): the creators list and the overview offer them."""
         return list(_every_choice())
 
     @classmethod
@@ -74,7 +74,7 @@ class Campaign(BaseModel):
 
 @prepared
 def _every_choice():
-    # Its SQL is built once (portal/prepared.py): on the creators list, building it cost more than running it.
+    # Its SQL is built once (portal/prepared.py): building it cost more than running it, on each view.
     return Campaign.choices()
 
 
