@@ -195,10 +195,14 @@ def every_stage_count(now):
     return counts
 
 
-def _page(creators, stage, ending_before, limit, offset):
-    """Return the query of these creators at stage (any if None) in the list's order, with .funnel_stage."""
-    if stage is None:
+def _page(creators, stage, ending_before, limit, offset, found=False):
+    """Return the query of these creators at stage (any if None) in the list's order, with .funnel_stage.
+
+    found: these are a search's matches, whose stages are read row by row, as their counts are.
+    """
+    if stage is None or found:
         selection, expression = creators, _stage_of_each(ending_before)
+        selection = selection.where(expression == stage) if stage else selection
     elif stage in _RANKED:
         # Only a creator with an account that counts can be at it: the join may start from those.
         selection, expression = _staged(creators, ending_before, JOIN.INNER)
@@ -228,7 +232,7 @@ def creator_page(query, stage, number, per_page, now):
     if Creator.search_text(query):
         # A search's matches are a list of ids whose length shapes the SQL: built on each view.
         matching = Creator.matching(query)
-        counts, rows = stage_counts(matching, now), _page(matching, stage, **values)
+        counts, rows = stage_counts(matching, now), _page(matching, stage, **values, found=True)
     else:
         counts, rows = every_stage_count(now), _page_of_everyone(stage, **values)
     return Creator.page_of(rows, number, per_page), counts
