@@ -172,6 +172,11 @@ def peak_rss_mib():
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # never reset: an upper bound
 
 
+def load_average():
+    """Return the 1, 5 and 15-minute load averages as text: timings mean little on a busy machine."""
+    return " ".join(f"{value:.2f}" for value in os.getloadavg())
+
+
 def percentile(values, fraction):
     """The nearest-rank percentile of values (fraction in (0, 1])."""
     ordered = sorted(values)

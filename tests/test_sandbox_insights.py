@@ -350,6 +350,32 @@ def test_media_files_and_pages_are_served_by_the_sandbox(client, gabriela):
     assert client.get("/sandbox/media/1800010000000094².jpg").status_code == 404  # not an ASCII digit
 
 
+@pytest.fixture
+def bench_people(monkeypatch):
+    """Let a test add the bench agency: the sandbox's people are module state shared by every test."""
+    for name in ("INSTAGRAM_ACCOUNTS", "PAGES", "FACEBOOK_USERS", "_by_id", "_by_number", "_pages_of"):
+        monkeypatch.setattr(people, name, dict(getattr(people, name)))
+
+
+def test_the_bench_agency_holds_20000_accounts_whose_media_are_served(bench_people, make_app):
+    app, client = sandbox(make_app, SANDBOX_BENCH_ACCOUNTS=20_000)
+    last = people.instagram_account(people.bench_username(20_000))
+    with app.app_context():
+        payload = tokens.user_token_payload(
+            people.bench_agency(), [], [], ["instagram_basic"], ["instagram_basic"], "long", FB_APP
+        )
+        page_token = tokens.page_token_for(payload, people.pages_of_instagram(last.username)[0])
+    items = graph(client, f"{last.id}/media", page_token, fields="media_url").get_json()["data"]
+    assert items and all(len(item["id"]) == 18 for item in items)  # account number 22000: 5 digits
+    for item in items[:3]:
+        assert client.get(item["media_url"].removeprefix(BASE)).status_code == 200
+    post = media.recent_media(people.instagram_account("ava.creates"))[0].id
+    assert client.get(f"/sandbox/media/{post}.jpg").status_code == 200
+    padded = post[:2] + "0" + post[2:]  # the same number with one more leading zero: no such id
+    assert client.get(f"/sandbox/media/{padded}.jpg").status_code == 404
+    assert client.get(f"/sandbox/media/{post[:2]}000{post[2:]}.jpg").status_code == 404  # too long
+
+
 def _by_product(client, token, username="ava.creates"):
     found = {}
     for item in fetch_media(client, username, token)["data"]:

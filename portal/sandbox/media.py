@@ -3,7 +3,9 @@
 Nothing is stored. Each account posts every few days at times fixed by its username, so an id
 always means the same post and new posts appear as time passes; stories come every 8-11 hours
 and stay live for 24. Ids have Meta's 17 digits: "18", the account's number (4 digits), the kind
-("0" a post, "9" a story) and a sequence number (for a story, the hour it was posted).
+("0" a post, "9" a story) and a sequence number (10 digits; for a story, the hour it was posted).
+The bench agency's accounts numbered 10,000 and up widen the number, so their ids have 18 or 19
+digits; every other id, and so every figure seeded from one, stays as it was.
 """
 
 from dataclasses import dataclass
@@ -14,6 +16,8 @@ from portal.sandbox import nodes, people, seeds
 from portal.sandbox.seeds import DAY, HOUR, between
 
 POST, STORY = "0", "9"
+NUMBER_DIGITS = (4, 6)  # the account number's digits in an id: fewest and most
+SEQ_DIGITS = 10
 MEDIA_FIELDS = {
     "id",
     "caption",
@@ -53,7 +57,7 @@ class Media:
 
     @property
     def id(self):
-        return f"18{self.account.number:04d}{self.kind}{self.seq:010d}"
+        return f"18{self.account.number:0{NUMBER_DIGITS[0]}d}{self.kind}{self.seq:0{SEQ_DIGITS}d}"
 
     @property
     def is_story(self):
@@ -120,13 +124,20 @@ def stories(account, at=None):
 def find(media_id, at=None):
     """Return the post or live story with this id, or None."""
     text = str(media_id or "")
+    fewest, most = (3 + digits + SEQ_DIGITS for digits in NUMBER_DIGITS)
     # isascii(): isdigit() alone takes "²", which int() refuses.
-    if len(text) != 17 or not (text.isascii() and text.isdigit()) or not text.startswith("18"):
+    if (
+        not fewest <= len(text) <= most
+        or not (text.isascii() and text.isdigit())
+        or not text.startswith("18")
+    ):
         return None
-    account = people.instagram_account_by_number(int(text[2:6]))
+    number_text, kind, seq = text[2 : -SEQ_DIGITS - 1], text[-SEQ_DIGITS - 1], int(text[-SEQ_DIGITS:])
+    if f"{int(number_text):0{NUMBER_DIGITS[0]}d}" != number_text:
+        return None  # a widened number with a leading zero: no media has that id
+    account = people.instagram_account_by_number(int(number_text))
     if account is None or not account.professional:
         return None
-    kind, seq = text[6], int(text[7:])
     if kind == STORY:
         return next((s for s in stories(account, at) if s.seq == seq), None)
     if kind != POST:
