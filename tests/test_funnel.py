@@ -1,10 +1,14 @@
 """The invitation funnel: each creator's stage, the counts and filter of the list, openings, invitations."""
 
+import collections
 import datetime
+import random
+import re
 
 import pytest
 from support import PASSWORD, TEST_HASH
 
+from portal import db
 from portal.connections import funnel
 from portal.connections.funnel import Stage
 from portal.db import utcnow
@@ -137,6 +141,88 @@ def test_a_stage_pages_through_its_creators_only(app):
     second, counts = funnel.creator_page("", Stage.NOT_INVITED, 2, 10, NOW)
     assert counts[Stage.NOT_INVITED] == 13 and second.has_previous and not second.has_next
     assert [c.name for c in second.items] == ["Creator 20", "Creator 22", "Creator 24"]
+
+
+def stage_by_the_rules(opened, invited, accounts):
+    """Return the stage the module's rules give, in Python: accounts are (status, days of access left)."""
+    statuses = {status for status, _ in accounts}
+    if AccountStatus.LINK_BROKEN in statuses:
+        return Stage.LINK_BROKEN
+    if any(status == AccountStatus.LINKED and days is not None and days < 14 for status, days in accounts):
+        return Stage.ACCESS_ENDING
+    if statuses & {AccountStatus.LINKED, AccountStatus.VERIFIED}:
+        return Stage.LINKED
+    return Stage.OPENED if opened else Stage.INVITED if invited else Stage.NOT_INVITED
+
+
+def creators_in_random_states(rng, number):
+    """Add creators invited or not, opened or not, with up to four accounts each; return {name: stage}."""
+    stages = {}
+    for n in range(number):
+        opened, invited = rng.random() < 0.3, rng.random() < 0.5
+        creator = Creator.create(
+            name=f"Creator {n:03d}",
+            invited_at=NOW - datetime.timedelta(days=2) if invited else None,
+            page_first_opened_at=NOW - datetime.timedelta(days=1) if opened else None,
+        )
+        accounts = []
+        for k in range(rng.choice((0, 0, 1, 1, 2, 4))):
+            status = rng.choice(list(AccountStatus.LABELS))
+            days = rng.choice((None, -3, 0, 13, 14, 15, 90))  # a grant ended, ending or not, or none
+            account(creator, f"creator.{n}.{k}", status, data_access_days=days)
+            accounts.append((status, days))
+        stages[creator.name] = stage_by_the_rules(opened, invited, accounts)
+    return stages
+
+
+def counted(stages):
+    return dict.fromkeys(Stage.LABELS, 0) | collections.Counter(stages)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_every_way_of_counting_and_filtering_agrees_with_the_rules(app, seed):
+    stages = creators_in_random_states(random.Random(seed), 80)
+    expected = counted(stages.values())
+    # The counts of every creator, without reading each, and those of a search's matches, row by row.
+    assert funnel.every_stage_count(NOW) == funnel.stage_counts(Creator.select(), NOW) == expected
+    joined, stage = funnel.staged(Creator.select(), NOW)  # the filter's grouped join
+    assert counted(row_stage for (row_stage,) in joined.select(stage).tuples()) == expected
+    for query in ("", "creator"):  # every creator, then a search that finds them all
+        page, counts = funnel.creator_page(query, None, 1, 100, NOW)
+        assert counts == expected
+        assert {c.name: c.funnel_stage for c in page.items} == stages
+        for at in Stage.LABELS:
+            filtered, _ = funnel.creator_page(query, at, 1, 100, NOW)
+            shown = {c.name: c.funnel_stage for c in filtered.items}
+            assert shown == {name: s for name, s in stages.items() if s == at}, (query, at)
+
+
+def test_the_counts_of_every_creator_read_the_stage_indexes_not_every_creator(app, monkeypatch):
+    creators_in_random_states(random.Random(0), 20)
+    database = db.database.obj
+    execute = database.execute_sql
+    explained = "EXPLAIN QUERY PLAN" if db.is_sqlite() else "EXPLAIN"
+    plans = []
+
+    def explain(sql, params=None, *args, **kwargs):
+        plans.extend(row[-1] for row in execute(f"{explained} {sql}", params).fetchall())
+        return execute(sql, params, *args, **kwargs)
+
+    with database.atomic():
+        if not db.is_sqlite():
+            # 20 creators are read whole whatever the indexes: make the planner say what it can use.
+            database.execute_sql("SET LOCAL enable_seqscan = off")
+        monkeypatch.setattr(database, "execute_sql", explain)
+        funnel.every_stage_count(NOW)
+    plan = "\n".join(plans)
+    assert "creator_page_opened" in plan and "creator_invited_not_opened" in plan, plan
+    assert "socialaccount_in_funnel" in plan, plan
+    # No table is read whole: a scan without an index may only be of the ranks grouped from one.
+    if db.is_sqlite():
+        whole = [step for step in plans if re.fullmatch(r"SCAN \w+", step) and "funnel_rank" not in step]
+        assert whole == [], plan
+    else:
+        assert "Seq Scan" not in plan, plan
 
 
 def test_the_first_opening_is_noted_once_in_the_ledger_and_each_later_one_updates_the_last(app):

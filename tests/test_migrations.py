@@ -463,3 +463,23 @@ def test_a_later_step_that_rebuilds_a_table_keeps_the_report_version_moving(app,
     before = ReportVersion.current()
     Creator.update(internal_only=True).where(Creator.id == ava.id).execute()
     assert ReportVersion.current() > before
+
+
+def test_version_19_indexes_the_stages_a_creator_reaches_alone_as_a_new_database_does(app):
+    database = db.database.obj
+    names = ("creator_page_opened", "creator_invited_not_opened")
+
+    def stage_indexes():
+        return {index.name: index.sql for index in database.get_indexes("creator") if index.name in names}
+
+    new = stage_indexes()
+    assert set(new) == set(names)
+    for name in names:
+        database.execute_sql(f'DROP INDEX "{name}"')
+    SchemaVersion.delete().execute()
+    SchemaVersion.create(version=18)
+
+    assert migrations.upgrade(database) == [version for version, _ in migrations.STEPS if version > 18]
+    # The same definition to the letter: the funnel's counts need each WHERE to be its condition.
+    assert stage_indexes() == new
+    assert migrations.upgrade(database) == []

@@ -90,7 +90,7 @@ def test_search_loads_handles_without_a_query_per_creator(app, count_queries):
         SocialAccount.add_handle(Creator.create(name=f"C{index}"), f"handle{index}")
     with count_queries() as queries:
         page = Creator.search("")
-        handles = [a.username for c in page.items for a in c.social_accounts]
+        handles = [handle for c in page.items for handle in c.handles]
     assert sorted(handles) == [f"handle{i}" for i in range(5)]
     assert len(queries) == 2  # creators (no count), their accounts
 

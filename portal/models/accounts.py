@@ -6,6 +6,7 @@ from portal.crypto import EncryptedTextField
 from portal.db import UTCDateTimeField, database, utcnow
 from portal.models.base import BaseModel
 from portal.models.creators import Creator
+from portal.prepared import prepared
 
 
 class MetaGrant(BaseModel):
@@ -169,22 +170,11 @@ class SocialAccount(BaseModel):
 
     @classmethod
     def losing_data_access(cls, before):
-        """Return linked accounts whose grant's data access ends before a moment, soonest first.
+        """Return the linked accounts whose grant's data access ends before a moment, soonest first.
 
-        Each comes with its grant and creator (one query): the page shows the creator's link.
+        Each comes with its grant and creator (one query): the creators list shows the creator's link.
         """
-        return (
-            cls.select(cls, MetaGrant, Creator)
-            .join(MetaGrant, on=(cls.grant == MetaGrant.id))
-            .switch(cls)
-            .join(Creator, on=(cls.creator == Creator.id))
-            .where(
-                (cls.status == AccountStatus.LINKED)
-                & MetaGrant.data_access_expires_at.is_null(False)
-                & (MetaGrant.data_access_expires_at < before)
-            )
-            .order_by(MetaGrant.data_access_expires_at, fn.LOWER(Creator.name), cls.username)
-        )
+        return list(_losing_data_access(before=before))
 
     @classmethod
     def listed_by_others(cls, creator, usernames, ig_user_ids):
@@ -208,6 +198,33 @@ class SocialAccount(BaseModel):
         """Switch scheduled refresh on or off, writing that column only (a refresh may be saving the rest)."""
         SocialAccount.update(refresh_enabled=enabled).where(SocialAccount.id == self.id).execute()
         self.refresh_enabled = enabled
+
+
+@prepared
+def _losing_data_access(before):
+    # On each view of the creators list: only the columns it shows, and the SQL built once (building
+    # that of three whole tables' columns cost 0.5 ms, more than running it).
+    return (
+        SocialAccount.select(
+            SocialAccount.id,
+            SocialAccount.username,
+            MetaGrant.id,
+            MetaGrant.data_access_expires_at,
+            Creator.id,
+            Creator.name,
+            Creator.link_token,
+            Creator.link_expires_at,
+        )
+        .join(MetaGrant, on=(SocialAccount.grant == MetaGrant.id))
+        .switch(SocialAccount)
+        .join(Creator, on=(SocialAccount.creator == Creator.id))
+        .where(
+            (SocialAccount.status == AccountStatus.LINKED)
+            & MetaGrant.data_access_expires_at.is_null(False)
+            & (MetaGrant.data_access_expires_at < before)
+        )
+        .order_by(MetaGrant.data_access_expires_at, fn.LOWER(Creator.name), SocialAccount.username)
+    )
 
 
 # The funnel's counts group a creator's accounts that are IN_FUNNEL (often a few of many): this partial

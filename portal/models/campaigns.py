@@ -9,6 +9,7 @@ from portal.db import UTCDateTimeField, utcnow
 from portal.models.accounts import SocialAccount
 from portal.models.base import BaseModel
 from portal.models.creators import Creator, hash_link_token
+from portal.prepared import prepared
 
 
 class Campaign(BaseModel):
@@ -39,6 +40,11 @@ class Campaign(BaseModel):
         return cls.select(cls.id, cls.name, cls.client).order_by(fn.LOWER(cls.name), cls.id)
 
     @classmethod
+    def choice_list(cls):
+        """Return the list of every campaign's choices(): the creators list and the overview offer them."""
+        return list(_every_choice())
+
+    @classmethod
     def of_creator(cls, creator_id):
         """Return the campaigns a creator is on, by name."""
         members = CampaignCreator.select(CampaignCreator.campaign).where(
@@ -64,6 +70,12 @@ class Campaign(BaseModel):
             (CampaignCreator.campaign == self) & (CampaignCreator.creator == creator_id)
         )
         return query.execute() > 0
+
+
+@prepared
+def _every_choice():
+    # Its SQL is built once (portal/prepared.py): building it cost more than running it, on each view.
+    return Campaign.choices()
 
 
 class CampaignCreator(BaseModel):

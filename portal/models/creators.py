@@ -1,10 +1,11 @@
 """Creators: the people the agency follows, the link that opens their Link Accounts Page, CSV imports."""
 
+import collections
 import datetime
 import hashlib
 import secrets
 
-from peewee import BooleanField, CharField, ForeignKeyField, TextField, fn, prefetch
+from peewee import BooleanField, CharField, ForeignKeyField, TextField, fn
 
 from portal.crypto import EncryptedTextField
 from portal.db import UTCDateTimeField, utcnow
@@ -92,6 +93,11 @@ class Creator(BaseModel):
         names, handles = search.narrowed(names, handles, text)
         return names | handles
 
+    @staticmethod
+    def search_text(query):
+        """Return what a search for query looks for: lowercase, without an "@" (empty: every creator)."""
+        return (query or "").strip().lower().lstrip("@")
+
     @classmethod
     def matching(cls, query=""):
         """Return the query for creators whose name or Instagram handle contains query.
@@ -100,7 +106,7 @@ class Creator(BaseModel):
         A search runs here, once: up to LISTED_MATCHES creators found come back as a list of ids.
         """
         selection = cls.select(cls.id, cls.name, cls.email)
-        text = (query or "").strip().lower().lstrip("@")
+        text = cls.search_text(query)
         if text:
             found = cls.found_by(text)
             # The list's counts, its page and the page's handles each filter by the search: reading
@@ -110,25 +116,40 @@ class Creator(BaseModel):
             selection = selection.where(cls.id.in_(ids if len(ids) <= cls.LISTED_MATCHES else found))
         return selection
 
-    @classmethod
-    def page_of(cls, selection, page, per_page):
-        """Return one Page of a selection of creators, by name, with their handles.
+    @staticmethod
+    def in_list_order(selection, limit, offset):
+        """Return selection in the creators list's order (by name), limit rows from offset."""
+        return selection.order_by(fn.LOWER(Creator.name), Creator.id).limit(limit).offset(offset)
 
-        One row more than the page is read: it tells whether a next page exists, without counting
-        every matching creator.
+    @classmethod
+    def page_of(cls, rows, page, per_page):
+        """Return one Page of creators from the rows read for it, each with .handles (its usernames).
+
+        rows: per_page + 1 at most, in_list_order(). The one past the page tells whether a next page
+        exists, without counting every matching creator.
         """
         from portal.models.accounts import SocialAccount
 
-        ordered = selection.order_by(fn.LOWER(cls.name), cls.id)
-        rows = ordered.limit(per_page + 1).offset((page - 1) * per_page)
-        shown = SocialAccount.select(SocialAccount.id, SocialAccount.creator, SocialAccount.username)
-        items = prefetch(rows, shown.order_by(SocialAccount.username))
-        return Page.of_rows(items, page, per_page)
+        rows = list(rows)
+        # The handles of the rows read, by their ids. prefetch() would put the page's query into this
+        # one, to be built and run again (a search's list of ids too).
+        shown = (
+            SocialAccount.select(SocialAccount.creator, SocialAccount.username)
+            .where(SocialAccount.creator.in_([row.id for row in rows]))
+            .order_by(SocialAccount.username)
+        )
+        handles = collections.defaultdict(list)
+        for creator_id, username in shown.tuples():
+            handles[creator_id].append(username)
+        for row in rows:
+            row.handles = handles[row.id]
+        return Page.of_rows(rows, page, per_page)
 
     @classmethod
     def search(cls, query="", page=1, per_page=20):
         """Return one Page of creators whose name or Instagram handle contains query."""
-        return cls.page_of(cls.matching(query), page, per_page)
+        rows = cls.in_list_order(cls.matching(query), per_page + 1, (page - 1) * per_page)
+        return cls.page_of(rows, page, per_page)
 
     def accounts(self):
         """Return this creator's social accounts, by username."""
@@ -139,6 +160,23 @@ class Creator(BaseModel):
 # The creators list pages through creators ordered by LOWER(name), id: with this index a page
 # reads its 20 rows in order instead of sorting every creator on every view.
 Creator.add_index(fn.LOWER(Creator.name), Creator.id, name="creator_lower_name_id")
+
+# The invitation funnel's stages a creator reaches by their own columns (portal/connections/funnel.py,
+# rules 4 and 5), as conditions that exclude each other, so that each can be counted alone. Each has
+# a partial index: the creators list counts the creators at either by reading only theirs, not every
+# creator (the entries of a covering index, not the rows). The second index holds both columns so that
+# SQLite need not read the row to check the condition; the WHERE of each must stay its condition.
+PAGE_OPENED = Creator.page_first_opened_at.is_null(False)
+INVITED_NOT_OPENED = Creator.page_first_opened_at.is_null() & Creator.invited_at.is_null(False)
+Creator.add_index(Creator.index(Creator.page_first_opened_at, name="creator_page_opened", where=PAGE_OPENED))
+Creator.add_index(
+    Creator.index(
+        Creator.invited_at,
+        Creator.page_first_opened_at,
+        name="creator_invited_not_opened",
+        where=INVITED_NOT_OPENED,
+    )
+)
 
 
 class CreatorImport(BaseModel):

@@ -149,7 +149,7 @@ def overview():
     return render_page_or_fragment(
         "staff/overview.html",
         "staff/partials/roster_table.html",
-        campaigns=list(Campaign.choices()),
+        campaigns=Campaign.choice_list(),
         campaign=campaign,
         status=status,
         filters=FILTERS,

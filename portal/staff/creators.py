@@ -11,7 +11,7 @@ from portal.connections.handles import add_creator, add_handle
 from portal.connections.link_health import losing_data_access
 from portal.connections.ownership import CannotMove, also_listed, move_handle
 from portal.db import utcnow
-from portal.htmx import fragment_or_redirect, render_page_or_fragment
+from portal.htmx import fragment_or_redirect, is_htmx_swap, render_page_or_fragment
 from portal.ids import parse_id
 from portal.insights import figures
 from portal.invitation import mailto_url, render_text
@@ -57,8 +57,8 @@ def creator_list():
         stage=stage,
         stage_counts=counts,
         stage_labels=Stage.LABELS,
-        losing=losing_data_access(now),  # run only by the full page, which shows it
-        campaigns=list(Campaign.choices()),  # the "add the ticked creators to a campaign" form
+        losing=[] if is_htmx_swap() else losing_data_access(now),  # only the full page shows it
+        campaigns=Campaign.choice_list(),  # the "add the ticked creators to a campaign" form
     )
 
 
