@@ -181,6 +181,9 @@ class BrowserSession:
 
     def assert_fits(self, page, what):
         """Assert the page does not scroll sideways (the tests call it at PHONE size)."""
+        # Measured once the page has loaded: a page just navigated to may have its rows before its
+        # stylesheet, and an unstyled table is wider than a phone (seen once under load).
+        page.wait_for_load_state("load")
         widths = page.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
         assert widths[0] <= widths[1], f"{what} scrolls sideways on a phone (content {widths[0]}px wide)"
 
