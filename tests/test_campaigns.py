@@ -257,6 +257,22 @@ def test_the_overview_filters_by_link_state_and_campaign(admin_client):
     assert "Their link has expired" in worklist and f"/creators/{ben.id}/link" in worklist
 
 
+def test_each_not_linked_row_carries_its_own_creators_link(admin_client):
+    # A page opens each creator's link once for all their rows (Row.opened): every row still shows
+    # its own creator's link, never a neighbour's.
+    links = {}
+    for name in ("Ana Two", "Bo Three"):
+        creator = Creator.create(name=name)
+        for n in range(2 if name == "Ana Two" else 3):
+            SocialAccount.add_handle(creator, f"{name.split()[0].lower()}.{n}")
+        links[name] = creator.issue_link_token()
+    worklist = html_of(admin_client, "/overview?status=not_linked")
+    shown = re.findall(
+        r'Link for ([^<]+)</label><input[^>]*value="http://localhost/link/([\w-]{43})"', worklist
+    )
+    assert shown == [("Ana Two", links["Ana Two"])] * 2 + [("Bo Three", links["Bo Three"])] * 3
+
+
 def test_the_overview_csv_holds_what_the_page_shows(admin_client):
     linked("Ava Chen", "ava.creates", views=120, reach=40, interactions=6)
     linked("=Mallory", "mal.lory", views=30, reach=0, interactions=2)
