@@ -196,6 +196,27 @@ def test_sorting_by_a_figure_happens_on_the_server_across_pages(admin_client, mo
     assert [row[0] for row in rows_of(ascending)] == ["Creator 1", "Creator 2"]
 
 
+def test_campaigns_of_the_same_shape_each_show_their_own_creators_and_dates(admin_client):
+    # The roster's SQL is built once per shape and kept (portal/prepared.py): the second campaign's
+    # page runs the first's SQL, and must show its own members, over its own dates, on each page.
+    ava, _ = linked("Ava Chen", "ava.creates", views=100, reach=50, interactions=5, days=10)
+    ben, _ = linked("Ben Ortiz", "ben.bakes", views=7, reach=7, interactions=1, days=10)
+    cy, _ = linked("Cy Park", "cy.cooks", views=1, reach=1, interactions=1, days=10)
+    short = Campaign.create(
+        name="Short", client="Northwind", starts_on=today() - datetime.timedelta(days=2), ends_on=today()
+    )
+    short.add_creators([ava.id])
+    longer = Campaign.create(
+        name="Longer", client="Contoso", starts_on=today() - datetime.timedelta(days=5), ends_on=today()
+    )
+    longer.add_creators([ben.id, cy.id])
+    for _ in range(2):  # each campaign after the other's SQL was kept
+        first = rows_of(html_of(admin_client, f"/campaigns/{short.id}?sort=views&order=desc"))
+        assert [(row[0], row[5]) for row in first] == [("Ava Chen", "200")]
+        second = rows_of(html_of(admin_client, f"/campaigns/{longer.id}?sort=views&order=desc"))
+        assert [(row[0], row[5]) for row in second] == [("Ben Ortiz", "35"), ("Cy Park", "5")]
+
+
 def test_the_overview_filters_by_link_state_and_campaign(admin_client):
     ava, _ = linked("Ava Chen", "ava.creates", views=10, reach=5, interactions=1)
     eve, _ = linked("Eve Expiring", "eve.ends", views=10, reach=5, interactions=1, expires_in=5)
@@ -234,6 +255,22 @@ def test_the_overview_filters_by_link_state_and_campaign(admin_client):
     worklist = html_of(admin_client, "/overview?status=not_linked")
     assert re.search(r'value="http://localhost/link/[\w-]{43}"', worklist) is None
     assert "Their link has expired" in worklist and f"/creators/{ben.id}/link" in worklist
+
+
+def test_each_not_linked_row_carries_its_own_creators_link(admin_client):
+    # A page opens each creator's link once for all their rows (Row.opened): every row still shows
+    # its own creator's link, never a neighbour's.
+    links = {}
+    for name in ("Ana Two", "Bo Three"):
+        creator = Creator.create(name=name)
+        for n in range(2 if name == "Ana Two" else 3):
+            SocialAccount.add_handle(creator, f"{name.split()[0].lower()}.{n}")
+        links[name] = creator.issue_link_token()
+    worklist = html_of(admin_client, "/overview?status=not_linked")
+    shown = re.findall(
+        r'Link for ([^<]+)</label><input[^>]*value="http://localhost/link/([\w-]{43})"', worklist
+    )
+    assert shown == [("Ana Two", links["Ana Two"])] * 2 + [("Bo Three", links["Bo Three"])] * 3
 
 
 def test_the_overview_csv_holds_what_the_page_shows(admin_client):

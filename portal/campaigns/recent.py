@@ -41,7 +41,7 @@ def _one_writer():
 
 def _insert(span, accounts):
     """Add the rows of these accounts (a query of ids or a list) that have any figure in span."""
-    figures, join = roster.computed_figures(span, accounts)
+    figures, join = roster.computed_figures(span.bounds(), accounts)
     values = [figures[key] for key in STORED]
     query = join(SocialAccount.select(SocialAccount.id, *values)).where(
         SocialAccount.id.in_(accounts) & fn.COALESCE(*values).is_null(False)

@@ -10,8 +10,7 @@ Nothing is invented: a figure Instagram did not give stays None, and each row sa
 
 import datetime
 import decimal
-import functools
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from peewee import JOIN, SQL, Case, Entity, Field, fn
 
@@ -32,6 +31,7 @@ from portal.models import (
     Story,
 )
 from portal.paging import Page
+from portal.prepared import prepared
 from portal.spreadsheet import csv_text
 
 DEFAULT_DAYS = 30
@@ -64,6 +64,7 @@ COLUMNS = (
     Column("stories", "Stories captured", note="stories posted within the dates and archived by the portal"),
 )
 COLUMN_KEYS = tuple(column.key for column in COLUMNS)
+FIGURE_KEYS = COLUMN_KEYS[3:]
 
 # Who is on the list, by the state of their link.
 FILTERS = {
@@ -98,6 +99,15 @@ class Span:
     def days(self):
         return (self.last - self.first).days + 1
 
+    def bounds(self):
+        """The values computed_figures reads the span by: its first and last days, and their moments."""
+        return {
+            "first_day": self.first,
+            "last_day": self.last,
+            "starts_at": day_start(self.first),
+            "ends_at": day_end(self.last),
+        }
+
 
 @dataclass
 class Sort:
@@ -131,14 +141,31 @@ class Row:
     sealed_link_token: str | None  # the creator's link as stored, encrypted: see link_token
     link_expires_at: datetime.datetime | None
     figures: dict
+    # The links the rows of one page opened, by their stored form: a creator's accounts share theirs.
+    opened: dict = field(default_factory=dict, repr=False, compare=False)
 
-    @functools.cached_property
+    @property
     def link_token(self):
         """The creator's link, to send again from a "not linked yet" row; None when no key opens it.
 
-        Opened only when asked: 50 rows took 0.4 ms to decrypt, mostly for rows that never show it.
+        Opened only when asked, once a page: each took 25 µs, and a creator's three handles are three
+        rows with the same link (the overview's first page opened 33 for 17 creators).
         """
-        return None if self.sealed_link_token is None else cipher.decrypt(self.sealed_link_token)
+        sealed = self.sealed_link_token
+        if sealed is None:
+            return None
+        if sealed not in self.opened:
+            self.opened[sealed] = cipher.decrypt(sealed)
+        return self.opened[sealed]
+
+    def shown_figures(self, formatted):
+        """The figure columns in order, as formatted(key, value) gives them, or None where there is none.
+
+        In one pass: looking each cell's column and value up in Jinja and calling a filter for it
+        cost a third of the roster table's rendering (500 cells a page).
+        """
+        figures = self.figures
+        return [None if figures[key] is None else formatted(key, figures[key]) for key in FIGURE_KEYS]
 
     def link_expired(self, now):
         """Tell whether the creator's link was issued for a time that is over: not one to send again."""
@@ -180,7 +207,7 @@ def _accounts_of(creators):
     return SocialAccount.select(SocialAccount.id).where(SocialAccount.creator.in_(creators))
 
 
-def _daily_sums(span, accounts):
+def _daily_sums(days, accounts):
     m = AccountMetric
 
     def total(name):
@@ -196,8 +223,8 @@ def _daily_sums(span, accounts):
         )
         .where(
             (m.period == "day")
-            & (m.end_time > day_start(span.first))
-            & (m.end_time <= day_end(span.last))
+            & (m.end_time > days["starts_at"])
+            & (m.end_time <= days["ends_at"])
             & m.account.in_(accounts)
         )
         .group_by(m.account)
@@ -205,7 +232,7 @@ def _daily_sums(span, accounts):
     )
 
 
-def _follower_readings(span, accounts):
+def _follower_readings(days, accounts):
     p = ProfileSnapshot
     return (
         p.select(
@@ -214,7 +241,7 @@ def _follower_readings(span, accounts):
             fn.MAX(p.taken_on).alias("last_day"),
         )
         .where(
-            p.taken_on.between(span.first, span.last)
+            p.taken_on.between(days["first_day"], days["last_day"])
             & p.followers_count.is_null(False)
             & p.account.in_(accounts)
         )
@@ -223,7 +250,7 @@ def _follower_readings(span, accounts):
     )
 
 
-def _reels(span, accounts):
+def _reels(days, accounts):
     metric = MediaMetric
 
     def of(name, aggregate):
@@ -238,8 +265,8 @@ def _reels(span, accounts):
         .join(Media, on=(metric.media == Media.id))
         .where(
             (Media.media_product_type == "REELS")
-            & (Media.posted_at >= day_start(span.first))
-            & (Media.posted_at < day_end(span.last))
+            & (Media.posted_at >= days["starts_at"])
+            & (Media.posted_at < days["ends_at"])
             & Media.account.in_(accounts)
         )
         .group_by(Media.account)
@@ -247,12 +274,12 @@ def _reels(span, accounts):
     )
 
 
-def _stories(span, accounts):
+def _stories(days, accounts):
     return (
         Story.select(Story.account.alias("account_id"), fn.COUNT(Story.id).alias("stories"))
         .where(
-            (Story.posted_at >= day_start(span.first))
-            & (Story.posted_at < day_end(span.last))
+            (Story.posted_at >= days["starts_at"])
+            & (Story.posted_at < days["ends_at"])
             & Story.account.in_(accounts)
         )
         .group_by(Story.account)
@@ -260,16 +287,16 @@ def _stories(span, accounts):
     )
 
 
-def computed_figures(span, accounts):
-    """The figure columns added up from the stored figures of these accounts (a query of ids or a list).
+def computed_figures(days, accounts):
+    """The figure columns added up over days (Span.bounds()) from these accounts' (a query of ids or a list).
 
     Return {column key: expression} and a function that adds the joins they need to a query that
     has SocialAccount in it. RecentFigures is filled with these very expressions.
     """
-    daily = _daily_sums(span, accounts)
-    readings = _follower_readings(span, accounts)
-    reels = _reels(span, accounts)
-    stories = _stories(span, accounts)
+    daily = _daily_sums(days, accounts)
+    readings = _follower_readings(days, accounts)
+    reels = _reels(days, accounts)
+    stories = _stories(days, accounts)
     first_reading, last_reading = (
         ProfileSnapshot.alias("first_reading"),
         ProfileSnapshot.alias("last_reading"),
@@ -337,40 +364,152 @@ def _rate(interactions, reach):
     return 100.0 * interactions / fn.NULLIF(reach, 0)
 
 
+@dataclass(frozen=True)
+class _Shape:
+    """What decides the roster's SQL, apart from its values: each shape's SQL is built once."""
+
+    status: str
+    campaign: bool  # a campaign's creators
+    creator: bool  # one creator's
+    for_clients: bool
+    rolled_up: bool  # figures read from RecentFigures, or added up over the span
+
+
 class Roster:
     """The roster of some creators (all, a campaign's or one) over a span, filtered; pages and totals.
 
     for_clients keeps out the creators staff marked internal only: what a client's report shows.
+    Its queries run prepared (portal/prepared.py): building their SQL cost more than a millisecond a
+    page, as much as running them. _Queries builds them from the shape; values fill them here.
     """
 
     def __init__(self, span, now, campaign=None, status="all", creator=None, for_clients=False):
         self.span, self.now = span, now
-        # Which creators, as a condition on Creator's own columns: an IN list in a join's ON clause
-        # made SQLite probe every account id for every creator (40 s for 10,000 creators).
-        wanted = True
-        if campaign is not None:
-            members = CampaignCreator.select(CampaignCreator.creator).where(
-                CampaignCreator.campaign == campaign
-            )
-            wanted = Creator.id.in_(members)
-        if creator is not None:
-            wanted &= Creator.id == creator
-        if for_clients:
-            wanted &= Creator.internal_only == False  # noqa: E712  (peewee builds SQL from ==)
-        self.wanted = wanted
-        self.creators = Creator.select(Creator.id).where(wanted)
-        if campaign is not None and creator is None and not for_clients:
-            self.creators = members  # the same ids, each a creator's (a foreign key): one query less deep
         self.status = status if status in FILTERS else "all"
         self.rolled_up = span == rolled_up_span()
-        self._build()
+        self.shape = _Shape(
+            self.status, campaign is not None, creator is not None, for_clients, self.rolled_up
+        )
+        values = {"campaign": campaign, "creator": creator}
+        values = {name: value for name, value in values.items() if value is not None}
+        if self.status == "expiring":
+            values["expiring_before"] = expiring_before(now)
+        if not self.rolled_up:
+            values.update(span.bounds())
+        self.values = values
 
-    def _build(self):
-        if self.rolled_up:
+    @property
+    def wanted(self):
+        """Which creators the roster shows, as a condition on Creator's own columns."""
+        return _wanted(self.shape, self.values)[0]
+
+    def rows(self, sort):
+        """Every row, sorted (the CSV): one query."""
+        rows = _rows(self.shape, sort.key, sort.descending, "all", **self.values)
+        opened = {}
+        return [_row(values, opened) for values in rows]
+
+    def page(self, sort, number, per_page):
+        """One Page of rows, its total count and .totals: two queries."""
+        split = self.rolled_up and sort.key in FIGURE_KEYS
+        summary = self._summary(counting=sort.key if split else None)
+        offset = (number - 1) * per_page
+        if split:
+            part, limits = _split(summary.pop("with_figure"), offset, per_page)
+        else:
+            part, limits = "page", {"limit": per_page, "offset": offset}
+        opened = {}  # see Row.opened
+        rows = [
+            _row(values, opened)
+            for values in _rows(self.shape, sort.key, sort.descending, part, **self.values, **limits)
+        ]
+        page = Page(items=rows, number=number, per_page=per_page, total=summary.pop("rows"))
+        page.totals = summary
+        return page
+
+    def totals(self):
+        """The figures of every row added up (reel watch time averaged): one query."""
+        totals = self._summary()
+        totals.pop("rows")
+        return totals
+
+    def _summary(self, counting=None):
+        """Count and add up the rows (see _Queries.summary): one query."""
+        totals = _summary(self.shape, counting, **self.values)[0]  # one row, always (aggregates)
+        bare = (totals.pop("creators", None) or 0) - (totals.pop("with_accounts", None) or 0)
+        totals["rows"] = totals.pop("accounts") + bare
+        interactions, reach = totals.get("interactions"), totals.get("reach")
+        # PostgreSQL adds up as numeric (Decimal), SQLite as integers: a rate is a float either way.
+        rate = float(interactions) * 100 / float(reach) if interactions is not None and reach else None
+        totals["engagement_rate"] = rate
+        return totals
+
+
+def _split(with_figure, offset, per_page):
+    """Which part of a page sorted by a kept figure to read, and its limits, from how many have it.
+
+    The rows with the figure come first in either direction (empty ones last): see _Queries.split_part.
+    """
+    taken = max(0, min(per_page, with_figure - offset))
+    limits = {
+        "figured_limit": taken,
+        "figured_offset": offset,
+        "rest_limit": per_page - taken,
+        "rest_offset": max(0, offset - with_figure),
+    }
+    if taken == per_page:
+        return "figured", limits
+    return ("both" if taken else "rest"), limits
+
+
+@prepared
+def _rows(shape, sort_key, descending, part, **values):
+    # The rows of every page of each shape, sort and part (see Roster.page): built once each.
+    queries = _Queries(shape, values)
+    if part == "all":
+        return queries.ordered(sort_key, descending).dicts()
+    if part == "page":
+        return queries.ordered(sort_key, descending).limit(values["limit"]).offset(values["offset"]).dicts()
+    return queries.split_part(sort_key, descending, part, values).dicts()
+
+
+@prepared
+def _summary(shape, counting, **values):
+    # A page's count and totals, for each shape: built once each.
+    return _Queries(shape, values).summary(counting).dicts()
+
+
+def _wanted(shape, values):
+    """Which creators, as a condition on Creator's own columns; and the campaign's, or None."""
+    # An IN list in a join's ON clause made SQLite probe every account id for every creator (40 s
+    # for 10,000 creators): hence a condition on the creator.
+    wanted, members = True, None
+    if shape.campaign:
+        members = CampaignCreator.select(CampaignCreator.creator).where(
+            CampaignCreator.campaign == values["campaign"]
+        )
+        wanted = Creator.id.in_(members)
+    if shape.creator:
+        wanted &= Creator.id == values["creator"]
+    if shape.for_clients:
+        wanted &= Creator.internal_only == False  # noqa: E712  (peewee builds SQL from ==)
+    return wanted, members
+
+
+class _Queries:
+    """The roster's queries of one shape, with the values (Slots, see portal/prepared.py) they use."""
+
+    def __init__(self, shape, values):
+        self.shape, self.values = shape, values
+        self.wanted, members = _wanted(shape, values)
+        self.creators = Creator.select(Creator.id).where(self.wanted)
+        if shape.campaign and not shape.creator and not shape.for_clients:
+            self.creators = members  # the same ids, each a creator's (a foreign key): one query less deep
+        if shape.rolled_up:
             figures, join = rolled_up_figures()
         else:
-            figures, join = computed_figures(self.span, _accounts_of(self.creators))
-        self._figures, self._join = figures, join
+            figures, join = computed_figures(values, _accounts_of(self.creators))
+        self.figures, self.join = figures, join
         self.expressions = {
             "creator": fn.LOWER(Creator.name),
             "account": SocialAccount.username,
@@ -387,24 +526,25 @@ class Roster:
 
     def _account_filter(self):
         """Which of a creator's accounts get a row, as a condition on the account's own columns."""
-        if self.status == "linked":
+        status = self.shape.status
+        if status == "linked":
             return SocialAccount.status == AccountStatus.LINKED
-        if self.status == "not_linked":
+        if status == "not_linked":
             return SocialAccount.status.in_(NOT_LINKED_STATUSES)
-        if self.status == "broken":
+        if status == "broken":
             return SocialAccount.status == AccountStatus.LINK_BROKEN
-        if self.status == "expiring":
+        if status == "expiring":
             soon = MetaGrant.select(MetaGrant.id).where(
-                MetaGrant.data_access_expires_at <= expiring_before(self.now)
+                MetaGrant.data_access_expires_at <= self.values["expiring_before"]
             )
             return (SocialAccount.status == AccountStatus.LINKED) & SocialAccount.grant.in_(soon)
         return True
 
     def _row_filter(self):
         """Which rows show: a creator with no account at all shows under "all" and "not linked yet"."""
-        if self.status == "all":
+        if self.shape.status == "all":
             return True
-        if self.status == "not_linked":
+        if self.shape.status == "not_linked":
             no_account = Creator.id.not_in(SocialAccount.select(SocialAccount.creator))
             return SocialAccount.id.is_null(False) | no_account
         return SocialAccount.id.is_null(False)
@@ -420,7 +560,7 @@ class Roster:
             ("data_access_expires_at", MetaGrant.data_access_expires_at),
             ("sealed_link_token", Creator.link_token),  # as stored: Row opens it only when shown
             ("link_expires_at", Creator.link_expires_at),
-            *self._figures.items(),
+            *self.figures.items(),
         ]
 
     def _columns(self):
@@ -439,9 +579,10 @@ class Roster:
             columns.append(column)
         return columns
 
-    def _ordered(self, sort):
-        expression = self.expressions[sort.key]
-        first = expression.desc(nulls="LAST") if sort.descending else expression.asc(nulls="LAST")
+    def ordered(self, sort_key, descending):
+        """Every row, sorted by a column (then as _ties)."""
+        expression = self.expressions[sort_key]
+        first = expression.desc(nulls="LAST") if descending else expression.asc(nulls="LAST")
         return self.joined.select(*self._columns()).order_by(first, *self._ties())
 
     @staticmethod
@@ -449,38 +590,16 @@ class Roster:
         """What orders rows that sort alike: the creator's name, then the creator, then the handle."""
         return [fn.LOWER(Creator.name), Creator.id, SocialAccount.username]
 
-    def rows(self, sort):
-        """Every row, sorted (the CSV): one query."""
-        return [self._row(values) for values in self._ordered(sort).dicts()]
-
-    def page(self, sort, number, per_page):
-        """One Page of rows, its total count and .totals: two queries."""
-        split = self._splits(sort)
-        summary = self._summary(counting=sort.key if split else None)
-        offset = (number - 1) * per_page
-        if split:
-            query = self._split_page(sort, summary.pop("with_figure"), offset, per_page)
-        else:
-            query = self._ordered(sort).limit(per_page).offset(offset)
-        rows = [self._row(values) for values in query.dicts()]
-        page = Page(items=rows, number=number, per_page=per_page, total=summary.pop("rows"))
-        page.totals = summary
-        return page
-
-    def _splits(self, sort):
-        """Tell whether a page sorted this way is read in two parts: the kept figures, then the rest.
+    def split_part(self, sort_key, descending, part, limits):
+        """A page sorted by a kept figure: its rows with the figure, the rest, or both (see _split).
 
         Ordering every row by a figure made the database join and sort all of them (20 ms at 30,000
         accounts) for 50. The rows with the figure come first in either direction (empty ones last),
         and only accounts with kept figures have it: those are read from RecentFigures through the
         figure's index, the rest in the creators' order, as sorting by name reads them.
         """
-        return self.rolled_up and sort.key in self._figures
-
-    def _split_page(self, sort, with_figure, offset, per_page):
-        """One page's rows sorted by a figure, in one query, from how many rows have that figure."""
-        expression = self._figures[sort.key]
-        first = expression.desc() if sort.descending else expression.asc()  # none of them is empty
+        expression = self.figures[sort_key]
+        first = expression.desc() if descending else expression.asc()  # none of them is empty
         figured = (
             RecentFigures.select(*self._columns())
             .join(SocialAccount, JOIN.CROSS)  # SQLite keeps this order: from the figure's index
@@ -494,33 +613,31 @@ class Roster:
                 & expression.is_null(False)
             )
             .order_by(first, *self._ties())
+            .limit(limits["figured_limit"])
+            .offset(limits["figured_offset"])
         )
-        empty = self.joined.select(*self._columns()).where(expression.is_null()).order_by(*self._ties())
-        taken = max(0, min(per_page, with_figure - offset))
-        if taken == per_page:
-            return figured.limit(per_page).offset(offset)
-        rest = empty.limit(per_page - taken).offset(max(0, offset - with_figure))
-        if not taken:
-            return rest
+        rest = (
+            self.joined.select(*self._columns())
+            .where(expression.is_null())
+            .order_by(*self._ties())
+            .limit(limits["rest_limit"])
+            .offset(limits["rest_offset"])
+        )
+        if part != "both":
+            return figured if part == "figured" else rest
         # The page straddles both parts: one query still, ordered part by part on the way out.
         parts = [
-            query.select_extend(SQL(str(part)).alias("part"), fn.LOWER(Creator.name).alias("sort_name"))
-            for part, query in ((0, figured.limit(taken).offset(offset)), (1, rest))
+            query.select_extend(SQL(str(number)).alias("part"), fn.LOWER(Creator.name).alias("sort_name"))
+            for number, query in enumerate((figured, rest))
         ]
-        direction = "desc" if sort.descending else "asc"
-        ends = [getattr(Entity(sort.key), direction)(), Entity("sort_name"), Entity("creator_id")]
+        direction = "desc" if descending else "asc"
+        ends = [getattr(Entity(sort_key), direction)(), Entity("sort_name"), Entity("creator_id")]
         outer = [*self._read_back(), Entity("part"), Entity("sort_name")]
         both = Creator.select(*outer).from_(parts[0]) + Creator.select(*outer).from_(parts[1])
         return both.order_by(Entity("part"), *ends, Entity("username"))
 
-    def totals(self):
-        """The figures of every row added up (reel watch time averaged): one query."""
-        totals = self._summary()
-        totals.pop("rows")
-        return totals
-
-    def _summary(self, counting=None):
-        """Count and add up the rows without building them: one query.
+    def summary(self, counting=None):
+        """Count and add up the rows without building them.
 
         The rows with an account are the wanted creators' accounts that pass the filter; a creator
         shown without one ("all", "not linked yet") is a row with no figures. Summing the accounts
@@ -528,10 +645,10 @@ class Roster:
         overview's 23 at 10,000 creators). counting: a figure column whose rows that have it are
         counted too (as "with_figure").
         """
-        keys = [key for key in COLUMN_KEYS[3:] if key != "engagement_rate"]
-        sums = [(fn.AVG if key == "reels_watch" else fn.SUM)(self._figures[key]).alias(key) for key in keys]
+        keys = [key for key in FIGURE_KEYS if key != "engagement_rate"]
+        sums = [(fn.AVG if key == "reels_watch" else fn.SUM)(self.figures[key]).alias(key) for key in keys]
         if counting is not None:
-            sums.append(fn.COUNT(self._figures[counting]).alias("with_figure"))
+            sums.append(fn.COUNT(self.figures[counting]).alias("with_figure"))
         accounts = self._account_filter()
         if self.wanted is not True:  # everyone: no need to look each account's creator up
             accounts &= SocialAccount.creator.in_(self.creators)
@@ -542,16 +659,9 @@ class Roster:
         else:
             counted = SocialAccount.select(fn.COUNT(SocialAccount.id)).where(accounts)
         columns = [counted.alias("accounts"), *sums]
-        if self.status in ("all", "not_linked"):
+        if self.shape.status in ("all", "not_linked"):
             columns += self._bare()
-        totals = self._summed(columns, accounts).dicts().get()
-        bare = (totals.pop("creators", None) or 0) - (totals.pop("with_accounts", None) or 0)
-        totals["rows"] = totals.pop("accounts") + bare
-        interactions, reach = totals.get("interactions"), totals.get("reach")
-        # PostgreSQL adds up as numeric (Decimal), SQLite as integers: a rate is a float either way.
-        rate = float(interactions) * 100 / float(reach) if interactions is not None and reach else None
-        totals["engagement_rate"] = rate
-        return totals
+        return self._summed(columns, accounts)
 
     def _bare(self):
         """Columns that count the wanted creators without any account, as creators less with_accounts.
@@ -568,12 +678,12 @@ class Roster:
 
     def _from_figures(self):
         """Tell whether the summary reads the kept figures rather than the accounts (see _summed)."""
-        return self.rolled_up and self.wanted is True
+        return self.shape.rolled_up and self.wanted is True
 
     def _summed(self, columns, accounts):
         """A query of these columns over the accounts that pass `accounts`, joined to their figures."""
         if not self._from_figures():  # some creators: start from their accounts
-            return self._join(SocialAccount.select(*columns)).where(accounts)
+            return self.join(SocialAccount.select(*columns)).where(accounts)
         # Everyone's: only accounts with figures add to the sums, so start from them. SQLite would
         # rather scan every account and look its figures up (5 ms at 30,000); its CROSS JOIN keeps
         # the order written (PostgreSQL plans it as any join, from its statistics).
@@ -582,21 +692,23 @@ class Roster:
         joined = RecentFigures.select(*columns).join(SocialAccount, JOIN.CROSS)
         return joined.where((RecentFigures.account == SocialAccount.id) & accounts)
 
-    def _row(self, values):
-        for ordering in ("part", "sort_name"):  # what orders a page across both parts (_split_page)
-            values.pop(ordering, None)
-        fixed = {
-            key: values.pop(key) for key in ("creator_id", "creator_name", "account_id", "username", "status")
-        }
-        expires, token = values.pop("data_access_expires_at"), values.pop("sealed_link_token")
-        link_expires = values.pop("link_expires_at")
-        return Row(
-            **fixed,
-            data_access_expires_at=expires,
-            sealed_link_token=token,
-            link_expires_at=link_expires,
-            figures=values,
-        )
+
+def _row(values, opened):
+    for ordering in ("part", "sort_name"):  # what orders a page across both parts (_Queries.split_part)
+        values.pop(ordering, None)
+    fixed = {
+        key: values.pop(key) for key in ("creator_id", "creator_name", "account_id", "username", "status")
+    }
+    expires, token = values.pop("data_access_expires_at"), values.pop("sealed_link_token")
+    link_expires = values.pop("link_expires_at")
+    return Row(
+        **fixed,
+        data_access_expires_at=expires,
+        sealed_link_token=token,
+        link_expires_at=link_expires,
+        figures=values,
+        opened=opened,
+    )
 
 
 def _figure(value):
