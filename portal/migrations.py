@@ -290,6 +290,13 @@ def _v19_funnel_stage_indexes(migrator):
     ]
 
 
+def _v20_search_index_gist(migrator):
+    # PostgreSQL's trigram indexes become GiST: a GIN index's search intersected the row lists of
+    # trigrams most names share and read its pending list of new rows whole (portal/models/search.py).
+    search.replace_gin_indexes(migrator.database)
+    return []
+
+
 # (version, step); version 1 is the first released schema.
 STEPS = [
     (2, _v2_reusable_links_and_session_versions),
@@ -310,6 +317,7 @@ STEPS = [
     (17, _v17_recent_figures_indexes),
     (18, _v18_report_version),
     (19, _v19_funnel_stage_indexes),
+    (20, _v20_search_index_gist),
 ]
 LATEST = STEPS[-1][0] if STEPS else 1
 

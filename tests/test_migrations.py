@@ -263,6 +263,39 @@ def test_version_14_adds_the_table_where_the_sandbox_remembers_used_codes(app):
     assert migrations.upgrade(database) == []
 
 
+def index_names(database):
+    return {index.name for table in ("creator", "social_account") for index in database.get_indexes(table)}
+
+
+def test_version_20_gives_postgresql_gist_trigram_indexes_in_place_of_gin(app):
+    database = db.database.obj
+    creator = Creator.create(name="Ava Chen")
+    SocialAccount.add_handle(creator, "ava.creates")
+    if not db.is_sqlite():
+        # A version 19 database: the GIN indexes version 15 created.
+        database.execute_sql('DROP INDEX "creator_name_trigrams"')
+        database.execute_sql('DROP INDEX "socialaccount_username_trigrams"')
+        for index, table, column in (
+            ("creator_name_trgm", "creator", 'LOWER("name")'),
+            ("socialaccount_username_trgm", "social_account", '"username"'),
+        ):
+            database.execute_sql(f'CREATE INDEX "{index}" ON "{table}" USING gin ({column} gin_trgm_ops)')
+    SchemaVersion.delete().execute()
+    SchemaVersion.create(version=19)
+
+    assert migrations.upgrade(database) == [20]
+    if not db.is_sqlite():
+        indexes = index_names(database)
+        assert {"creator_name_trigrams", "socialaccount_username_trigrams"} <= indexes
+        assert not {"creator_name_trgm", "socialaccount_username_trgm"} & indexes
+    assert (
+        [c.name for c in Creator.matching("chen")]
+        == [c.name for c in Creator.matching("creates")]
+        == ["Ava Chen"]
+    )
+    assert migrations.upgrade(database) == []
+
+
 def test_an_upgrade_that_rebuilds_a_table_on_sqlite_keeps_the_rows_that_hang_on_it(app):
     """SQLite adds a NOT NULL column by copying the table: the old one's drop must not cascade."""
     from portal.models import AccountMetric
@@ -328,7 +361,7 @@ def test_version_15_indexes_the_creators_already_there_and_keeps_up_with_later_c
                 database.execute_sql(f"DROP TRIGGER {table}_{change}")
             database.execute_sql(f"DROP TABLE {table}")
     else:
-        for index in ("creator_name_trgm", "socialaccount_username_trgm"):
+        for index in ("creator_name_trigrams", "socialaccount_username_trigrams"):
             database.execute_sql(f'DROP INDEX "{index}"')
     database.execute_sql('DROP INDEX "socialaccount_in_funnel"')
     marco = Creator.create(name="Marco Rossi")  # added while no index existed
@@ -343,8 +376,8 @@ def test_version_15_indexes_the_creators_already_there_and_keeps_up_with_later_c
     assert _search_finds("bianchi") == ["Marco Bianchi"] and _search_finds("rossi") == []
     assert "socialaccount_in_funnel" in {index.name for index in database.get_indexes("social_account")}
     if not db.is_sqlite():
-        found = database.execute_sql("SELECT indexname FROM pg_indexes WHERE indexname LIKE '%%_trgm'")
-        assert {row[0] for row in found} == {"creator_name_trgm", "socialaccount_username_trgm"}
+        found = database.execute_sql("SELECT indexname FROM pg_indexes WHERE indexname LIKE '%%_trigrams'")
+        assert {row[0] for row in found} == {"creator_name_trigrams", "socialaccount_username_trigrams"}
     assert migrations.upgrade(database) == []
 
 

@@ -97,7 +97,7 @@ def test_search_uses_the_index_for_three_characters_or_more(creators):
             database.execute_sql("SET LOCAL enable_seqscan = off")
             sql, params = Creator.found_by("ava").sql()
             plan = " ".join(row[0] for row in database.execute_sql("EXPLAIN " + sql, params))
-        assert "creator_name_trgm" in plan and "socialaccount_username_trgm" in plan
+        assert "creator_name_trigrams" in plan and "socialaccount_username_trigrams" in plan
 
 
 def test_the_index_follows_renames_new_and_deleted_handles_moves_and_deletions(creators):

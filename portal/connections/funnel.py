@@ -167,13 +167,19 @@ def _stage_moves(ending_before):
     # COUNT(*) alone in its SELECT: SQLite then counts the smallest index's entries without reading each.
     everyone = Creator.select(fn.COUNT(SQL("*")))
     moves = Creator.select(Value(None), Value(Stage.NOT_INVITED), everyone).from_()
+    # Rules 4 and 5 are for creators with no account that counts: the others take their rank's stage.
+    ranked = SocialAccount.select(SocialAccount.creator).where(SocialAccount.status.in_(_COUNTED))
     for condition, stage in _BY_CREATOR:
-        moves += Creator.select(Value(Stage.NOT_INVITED), Value(stage), fn.COUNT(SQL("*"))).where(condition)
+        moves += Creator.select(Value(Stage.NOT_INVITED), Value(stage), fn.COUNT(SQL("*"))).where(
+            condition & Creator.id.not_in(ranked)
+        )
+    # So every creator with a rank moves from "Not invited", and the ranks alone say how many: no
+    # creator row is read (joining each rank to its creator for their own stage cost PostgreSQL 6 ms).
     ranks = _ranks(ending_before)
     moves += (
-        Creator.select(_own_stage(), Case(ranks.c.rank, _BY_ACCOUNTS), fn.COUNT(SQL("*")))
-        .join(ranks, on=(ranks.c.creator_id == Creator.id))
-        .group_by(SQL("1"), SQL("2"))
+        Creator.select(Value(Stage.NOT_INVITED), Case(ranks.c.rank, _BY_ACCOUNTS), fn.COUNT(SQL("*")))
+        .from_(ranks)
+        .group_by(ranks.c.rank)
     )
     return moves.tuples()
 
@@ -182,10 +188,10 @@ def every_stage_count(now):
     """Return {stage: number of creators at it} for every stage and every creator, in one query.
 
     Equal to stage_counts(every creator), without reading each creator (which cost 4 ms at 10,000):
-    every creator starts at "Not invited"; those each of rule 4 and 5 take are counted in its partial
-    index and moved on; then those with an account that counts move from the stage their own columns
-    gave to their rank's, grouped from the few accounts that count. Each row of the query is such a
-    move: (from stage, or NULL for every creator's start; to stage; how many creators).
+    every creator starts at "Not invited"; those each of rule 4 and 5 take, of the creators without
+    an account that counts, are counted in its partial index and moved on; those with an account
+    that counts move to their rank's stage, grouped from those accounts alone. Each row of the query
+    is such a move: (from stage, or NULL for every creator's start; to stage; how many creators).
     """
     counts = dict.fromkeys(Stage.LABELS, 0)
     for moved_from, moved_to, number in _stage_moves(ending_before=now + WARNING):
