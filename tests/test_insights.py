@@ -521,6 +521,38 @@ def test_a_chunk_is_written_in_as_many_inserts_for_ten_accounts_as_for_one(
     assert inserts([SocialAccount.get_by_id(a.id) for a in ten], later) == one_next <= 7
 
 
+def test_a_chunks_next_refresh_runs_as_many_statements_for_ten_accounts_as_for_one(
+    app, creator, client, meta_ig, no_network, count_queries, tmp_path
+):
+    """Each account's current figures and its archived stories are read and written per chunk."""
+    story_file = "https://cdn.example.com/s1.jpg"
+    meta_ig.STORIES = [{**FakeInstagram.STORIES[0], "media_url": story_file}]
+    no_network.get(story_file, content=b"a story")
+    archive = tmp_path / "stories"
+
+    def next_refresh(accounts):
+        runner = quick_runner(client)
+        insights.refresh_many(client, accounts, now=NOW, runner=runner, archive=str(archive))
+        later = NOW + datetime.timedelta(days=1)
+        fresh = [SocialAccount.get_by_id(a.id) for a in accounts]
+        downloads = len(no_network.request_history)
+        with count_queries() as sql:
+            summary = insights.refresh_many(client, fresh, now=later, runner=runner, archive=str(archive))
+        assert sorted(summary.refreshed) == sorted(a.username for a in accounts)
+        assert all(SocialAccount.get_by_id(a.id).last_refreshed_at == later for a in accounts)
+        asked = [r.url for r in no_network.request_history[downloads:]]
+        return len(sql), asked.count(story_file)
+
+    one, one_downloads = next_refresh([linked_account(creator, "solo.one", "100")])
+    ten, ten_downloads = next_refresh([linked_account(creator, f"many.{n}", str(200 + n)) for n in range(10)])
+    assert ten == one
+    story = Story.get(Story.ig_media_id == "s1")
+    assert story.archived_file and open(story.archived_file, "rb").read() == b"a story"
+    # Archived on the very first pass: no later one downloads it again.
+    assert [r.url for r in no_network.request_history].count(story_file) == 1
+    assert one_downloads == ten_downloads == 0
+
+
 def test_a_crash_while_writing_keeps_the_previous_figures_and_token(
     app, creator, client, meta_ig, monkeypatch
 ):

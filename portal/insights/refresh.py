@@ -127,18 +127,18 @@ def _record_failure(account, kind, reason, now, summary):
         summary.failed[account.username] = reason
 
 
-def prepare_account(account, answers, now, summary, archive=None):
+def prepare_account(account, answers, now, summary):
     """Return the account's answers ready to write (rows.Answered), or None after marking why it failed.
 
-    answers should be this account's alone: they are kept until the whole chunk is written.
+    answers should be this account's alone: they are kept until the whole chunk is written. Its
+    stories are archived with the chunk's (rows.archive_stories), before the chunk is written.
     """
     answers = unpack(account, answers)
     failure = account_failure(account, answers)
     if failure:
         _record_failure(account, *failure, now, summary)
         return None
-    files = rows.archive_stories(account, answers, archive) if archive else {}
-    return rows.Answered(account, answers, files)
+    return rows.Answered(account, answers, {})
 
 
 def _write(chunk, now, mode):
@@ -178,8 +178,9 @@ def write_accounts(chunk, now, summary, mode=FULL):
 
 def finish_account(account, answers, now, summary, archive=None, mode=FULL):
     """Write one account's answers (or mark why it failed) in its own transaction."""
-    ready = prepare_account(account, answers, now, summary, archive)
-    write_accounts([ready] if ready else [], now, summary, mode)
+    ready = prepare_account(account, answers, now, summary)
+    ready = [ready] if ready else []
+    write_accounts(rows.archive_stories(ready, archive), now, summary, mode)
 
 
 def refresh_many(client, accounts, *, now=None, runner=None, archive=None, chunk=CHUNK, mode=FULL):
@@ -304,14 +305,14 @@ def _write_chunk(batch, tokens, answers, waiting, now, summary, archive, mode):
         if until:  # answered, but at 90% of its own limit: its figures go in, its next refresh waits
             near_limit.append((account, until))
         try:
-            prepared = prepare_account(account, answers.get(account.id, {}), now, summary, archive)
+            prepared = prepare_account(account, answers.get(account.id, {}), now, summary)
         except Exception:  # one account's surprise must not stop the others
             log.exception("Refreshing account %s failed", account.id)
             summary.failed[account.username] = "An unexpected error; it has been logged."
             continue
         if prepared:
             ready.append(prepared)
-    write_accounts(ready, now, summary, mode)
+    write_accounts(rows.archive_stories(ready, archive), now, summary, mode)
     for account, until in near_limit:  # after the write, which clears the account's wait
         _wait_alone(account, until, summary)
     # The overview's sums of these accounts, once per chunk rather than in each account's transaction.
