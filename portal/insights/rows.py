@@ -209,10 +209,12 @@ def upsert(model, rows, conflict_target, preserve, fill=()):
 def update_each(model, rows):
     """Give each row's id its own new values of the other columns the rows name: one statement.
 
+    Each row is a dict naming "id" first, then the columns to change (the same ones in every row).
     A single-row UPDATE an account cost the refresh a statement each (50 a chunk).
     """
     if not rows:
         return
+    assert next(iter(rows[0])) == "id", "update_each matches rows by their id, named first"
     fields = [model._meta.fields[name] for name in rows[0]]
     table, names = model._meta.table_name, [f'"{field.column_name}"' for field in fields]
     changed = ", ".join(f'{name} = "given".{name}' for name in names[1:])
