@@ -9,6 +9,7 @@ import re
 
 import pytest
 
+from portal.campaigns import recent
 from portal.db import utcnow
 from portal.graph.days import day_end, meta_day
 from portal.models import (
@@ -173,6 +174,58 @@ def test_the_campaign_page_shows_figures_over_its_dates_with_totals_and_says_why
     totals = page.split("<tfoot>", 1)[1]
     assert "Totals (3 rows)" in totals and ">300<" in totals
     assert "interactions ÷ reach × 100" in page  # the engagement rate's formula is stated
+
+
+def totals_row(html):
+    """The roster's totals row as cell texts, its heading first."""
+    foot = html.split("<tfoot>", 1)[1].split("</tfoot>", 1)[0]
+    cells = re.findall(r"<t[hd][^>]*>(.*?)</t[hd]>", foot, re.S)
+    return [markup.unescape(" ".join(re.sub(r"<[^>]+>", " ", cell).split())) for cell in cells]
+
+
+def test_kept_totals_follow_every_change_at_once(admin_client, count_queries):
+    # A roster's totals are kept between views (portal/campaigns/kept_totals.py): any write to what
+    # they add up must show on the next view, on the campaign's own dates and on the overview's kept
+    # figures alike.
+    ava, account = linked("Ava Chen", "ava.creates", views=100, reach=50, interactions=5, days=5)
+    ben = Creator.create(name="Ben Ortiz")
+    SocialAccount.add_handle(ben, "ben.bakes")
+    dated = Campaign.create(
+        name="Dated", client="Northwind", starts_on=today() - datetime.timedelta(days=5), ends_on=today()
+    )
+    dated.add_creators([ava.id])
+    url = f"/campaigns/{dated.id}?sort=views&order=desc"
+    with count_queries() as first:
+        shown = totals_row(html_of(admin_client, url))
+    assert shown[:5] == ["Totals (1 row)", "1,010", "+10", "500", "250"]
+    with count_queries() as again:
+        html_of(admin_client, f"/campaigns/{dated.id}?sort=reach&order=asc")  # another sort: same totals
+    adding_up = [sql for sql in first if 'AS "accounts"' in sql]
+    assert len(adding_up) == 1 and not any('AS "accounts"' in sql for sql in again)
+    assert len(again) == len(first) - 1
+
+    dated.add_creators([ben.id])
+    assert totals_row(html_of(admin_client, url))[0] == "Totals (2 rows)"
+    AccountMetric.create(account=account, metric="views", end_time=day_end(today()), value=1000)
+    assert totals_row(html_of(admin_client, url))[3] == "1,500"
+    SocialAccount.update(status=AccountStatus.REVOKED).where(SocialAccount.id == account.id).execute()
+    assert totals_row(html_of(admin_client, url))[3] == "1,500"  # what was read before stays counted
+    account.delete_instance(recursive=True)
+    assert totals_row(html_of(admin_client, url))[:4] == ["Totals (2 rows)", "—", "—", "—"]
+    dated.remove_creator(ben.id)
+    assert totals_row(html_of(admin_client, url))[0] == "Totals (1 row)"
+
+    # The overview, from the figures the scheduler keeps (portal/campaigns/recent.py).
+    cy, cy_account = linked("Cy Park", "cy.cooks", views=10, reach=5, interactions=1, days=30)
+    recent.rebuild(today())
+    overview = totals_row(html_of(admin_client, "/overview?sort=views&order=desc"))
+    assert overview[:5] == ["Totals (3 rows)", "1,010", "—", "290", "145"]  # 29 of its 30 days in the span
+    Creator.update(name="Cy Park-Lee").where(Creator.id == cy.id).execute()  # moves nothing it adds up
+    AccountMetric.update(value=20).where(AccountMetric.account == cy_account).execute()
+    recent.rebuild(today())
+    assert totals_row(html_of(admin_client, "/overview?sort=views&order=desc"))[3] == "580"
+    SocialAccount.add_handle(cy, "cy.second")
+    assert totals_row(html_of(admin_client, "/overview"))[0] == "Totals (4 rows)"
 
 
 def test_sorting_by_a_figure_happens_on_the_server_across_pages(admin_client, monkeypatch):
