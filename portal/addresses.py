@@ -33,15 +33,18 @@ class AddressPattern:
     """An endpoint's address built once with holes, filled in for each row of a table.
 
     url_for costs about 9 µs a call: a roster page of 50 rows called it 150 times (a link to each
-    creator, to each account and each creator's link page). The holes are integer or string
-    route values, filled as werkzeug's converters write them (digits as they are, text quoted).
-    `fixed` values are the same for every row (one a pattern for a route value of few choices).
+    creator, to each account and each creator's link page), and 15 more for its sort headings and
+    pager. The holes are integer or string route values, filled as werkzeug's converters write them
+    (digits as they are, text quoted), or query values that are numbers or plain words (a sort key),
+    which werkzeug writes the same way. `fixed` values are the same for every row (one a pattern for
+    a route value of few choices); in the query they follow the holes, as in url_for(endpoint,
+    hole=..., **fixed).
     """
 
     def __init__(self, endpoint, *holes, absolute=False, **fixed):
         # Numbers stand in for the holes: an integer converter accepts them, a string one too.
         stand_ins = {hole: 987654301 + n for n, hole in enumerate(holes)}
-        built = (absolute_url if absolute else url_for)(endpoint, **fixed, **stand_ins)
+        built = (absolute_url if absolute else url_for)(endpoint, **stand_ins, **fixed)
         self._pieces = []
         for hole in holes:
             before, built = built.split(str(stand_ins[hole]), 1)

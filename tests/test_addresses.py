@@ -16,3 +16,21 @@ def test_a_pattern_fills_in_what_url_for_writes(app, token):
             assert metrics(creator_id, account_id) == expected
         assert link(token) == absolute_url("linking.link_page", token=token)
         assert link(token).startswith(("http://", "https://"))
+
+
+@pytest.mark.parametrize(
+    ("endpoint", "fixed"),
+    [
+        ("staff.overview", {"campaign": 12, "status": "not_linked"}),
+        ("staff.overview", {"campaign": None, "status": None}),  # url_for leaves these out
+        ("staff.campaign_detail", {"campaign_id": 3}),
+    ],
+)
+def test_a_pattern_with_query_holes_writes_a_roster_heading_or_pager_as_url_for_does(app, endpoint, fixed):
+    with app.test_request_context("/"):
+        heading = AddressPattern(endpoint, "sort", "order", **fixed)
+        pager = AddressPattern(endpoint, "sort", "order", "page", **fixed)
+        for key in ("creator", "followers_change", "views"):
+            for order in ("asc", "desc"):
+                assert heading(key, order) == url_for(endpoint, sort=key, order=order, **fixed)
+                assert pager(key, order, 7) == url_for(endpoint, sort=key, order=order, page=7, **fixed)

@@ -82,6 +82,13 @@ def test_staff_create_a_campaign_add_creators_from_the_list_and_sort_by_views(br
     assert page.evaluate("window.__marker") == 1, "sorting reloaded the page"
     expect(page.locator("#roster tfoot")).to_contain_text("5,870")  # 120 + 4,800 + 950
 
+    # Each row's button posts the table's one removal form (with its CSRF token) to its own address,
+    # in the table htmx swapped in.
+    page.get_by_role("button", name="Remove Dev Patel from the campaign").click()
+    expect(page.get_by_text("Dev Patel was taken off “Spring launch”.")).to_be_visible()
+    expect(rows).to_have_count(3)
+    expect(page.locator("#roster tfoot")).to_contain_text("Totals (3 rows)")
+
     page.set_viewport_size(session.PHONE)
     session.assert_fits(page, "the campaign page")
     session.check(page, "the campaign page on a phone", staff=True)

@@ -292,6 +292,9 @@ def test_the_overview_filters_by_link_state_and_campaign(admin_client):
     assert statuses == {"Ben Ortiz": "Not linked yet", "Vera Verified": "Verified"}
     assert names("?status=broken") == ["Bo Broken"]
     assert names("?status=expiring") == ["Eve Expiring"]
+    badges = {row[0]: row[2] for row in rows_of(html_of(admin_client, "/overview?status=linked"))}
+    ends = (utcnow() + datetime.timedelta(days=5)).strftime("%d %b")
+    assert badges == {"Ava Chen": "Linked", "Eve Expiring": f"Linked Data access ends {ends}"}
     assert names(f"?campaign={campaign.id}") == ["Ava Chen", "Ben Ortiz"]
     assert names("?status=nonsense&campaign=99999999999999999999") == names("")
     # The worklist row carries the link to send again.

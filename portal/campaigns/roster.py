@@ -142,6 +142,7 @@ class Row:
     sealed_link_token: str | None  # the creator's link as stored, encrypted: see link_token
     link_expires_at: datetime.datetime | None
     figures: dict
+    ending_soon: bool = False  # linked, with Meta's data access ending within EXPIRING_DAYS of the page's now
     # The links the rows of one page opened, by their stored form: a creator's accounts share theirs.
     opened: dict = field(default_factory=dict, repr=False, compare=False)
 
@@ -171,10 +172,6 @@ class Row:
     def link_expired(self, now):
         """Tell whether the creator's link was issued for a time that is over: not one to send again."""
         return self.link_expires_at is not None and self.link_expires_at <= now
-
-    def expiring(self, now):
-        ends = self.data_access_expires_at
-        return self.status == AccountStatus.LINKED and ends is not None and ends <= expiring_before(now)
 
     @property
     def status_label(self):
@@ -409,7 +406,8 @@ class Roster:
         """Every row, sorted (the CSV): one query."""
         rows = _rows(self.shape, sort.key, sort.descending, "all", **self.values)
         opened = {}
-        return [_row(values, opened) for values in rows]
+        soon = expiring_before(self.now)
+        return [_row(values, opened, soon) for values in rows]
 
     def page(self, sort, number, per_page):
         """One Page of rows, its total count and .totals: two queries."""
@@ -420,9 +418,9 @@ class Roster:
             part, limits = _split(summary.pop("with_figure"), offset, per_page)
         else:
             part, limits = "page", {"limit": per_page, "offset": offset}
-        opened = {}  # see Row.opened
+        opened, soon = {}, expiring_before(self.now)  # see Row.opened
         rows = [
-            _row(values, opened)
+            _row(values, opened, soon)
             for values in _rows(self.shape, sort.key, sort.descending, part, **self.values, **limits)
         ]
         page = Page(items=rows, number=number, per_page=per_page, total=summary.pop("rows"))
@@ -717,7 +715,8 @@ class _Queries:
         return joined.where((RecentFigures.account == SocialAccount.id) & accounts)
 
 
-def _row(values, opened):
+def _row(values, opened, soon):
+    """A Row from a roster query's values; soon: when data access ending counts as "ending soon"."""
     for ordering in ("part", "sort_name"):  # what orders a page across both parts (_Queries.split_part)
         values.pop(ordering, None)
     fixed = {
@@ -725,8 +724,10 @@ def _row(values, opened):
     }
     expires, token = values.pop("data_access_expires_at"), values.pop("sealed_link_token")
     link_expires = values.pop("link_expires_at")
+    ending_soon = fixed["status"] == AccountStatus.LINKED and expires is not None and expires <= soon
     return Row(
         **fixed,
+        ending_soon=ending_soon,
         data_access_expires_at=expires,
         sealed_link_token=token,
         link_expires_at=link_expires,
