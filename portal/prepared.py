@@ -13,10 +13,11 @@ call's shape or sending "? + ?" to the database. Compute in Python and pass the 
 """
 
 import functools
+import json
 
 from peewee import ColumnBase
 
-from portal.db import database
+from portal.db import database, is_sqlite
 
 
 class Slot(ColumnBase):
@@ -87,3 +88,32 @@ class Prepared:
 def prepared(build):
     """Decorate a function that returns a query: its SQL is built once per shape (see Prepared)."""
     return Prepared(build)
+
+
+class OneOf(ColumnBase):
+    """column IN a list of numbers, as one parameter whatever the list's length: one SQL for any.
+
+    An IN list is a parameter per value, so its SQL changes with its length and cannot be kept; as
+    one value (a Slot in a prepared query, or the list itself) it is a PostgreSQL array, or on
+    SQLite a JSON array that json_each reads.
+    """
+
+    def __init__(self, column, numbers):
+        super().__init__()
+        self.column, self.numbers = column, numbers
+
+    def __sql__(self, ctx):
+        sqlite = is_sqlite()
+        ctx.sql(self.column).literal(" IN (SELECT value FROM json_each(" if sqlite else " = ANY(")
+        encode = _json_numbers if sqlite else _numbers
+        with ctx(converter=encode):
+            ctx.sql(self.numbers) if isinstance(self.numbers, Slot) else ctx.value(self.numbers)
+        return ctx.literal("))" if sqlite else ")")
+
+
+def _json_numbers(numbers):
+    return json.dumps([int(number) for number in numbers])
+
+
+def _numbers(numbers):
+    return [int(number) for number in numbers]

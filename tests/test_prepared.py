@@ -6,7 +6,7 @@ import pytest
 from peewee import JOIN, fn
 
 from portal.models import Creator, SocialAccount, Staff
-from portal.prepared import Slot, prepared
+from portal.prepared import OneOf, Slot, prepared
 
 START = datetime.datetime(2026, 11, 1, 12, 0, tzinfo=datetime.UTC)
 
@@ -32,6 +32,11 @@ def creators_with_accounts(ordering, limit, offset):
         .limit(limit)
         .offset(offset)
     )
+
+
+@prepared
+def creators_among(ids):
+    return Creator.select(Creator.name).where(OneOf(Creator.id, ids)).order_by(Creator.id).tuples()
 
 
 def make_creators():
@@ -90,3 +95,19 @@ def test_a_slot_cannot_steer_the_shape_or_be_computed_with():
         slot + datetime.timedelta(days=14)
     # On a column's right it is only a value: the column's own expression.
     assert (Creator.invited_at < slot).rhs is slot
+
+
+def test_one_of_a_list_of_any_length_is_one_value_and_one_sql(app):
+    with app.app_context():
+        make_creators()
+        ids = [creator.id for creator in Creator.select(Creator.id).order_by(Creator.id)]
+        for chosen in ([], [ids[3]], [ids[0], ids[5], ids[11]], ids, [ids[2], ids[2], 10**9]):
+            expected = [(f"Creator {ids.index(i):02d}",) for i in sorted(set(chosen)) if i in ids]
+            assert list(creators_among(ids=chosen)) == expected
+            # Built afresh too (a list, not a Slot): the same rows.
+            fresh = (
+                Creator.select(Creator.name).where(OneOf(Creator.id, chosen)).order_by(Creator.id).tuples()
+            )
+            assert list(fresh) == expected
+        query, sql, params = creators_among.compiled(ids=[1])
+        assert creators_among.compiled(ids=list(range(500)))[1] == sql and len(params) == 1

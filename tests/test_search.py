@@ -122,3 +122,16 @@ def test_the_index_follows_renames_new_and_deleted_handles_moves_and_deletions(c
     assert names("lindqvist") == [] and names("ava.creates") == []
     for query in ("lindqvist", "ava", "travels", "grills", "marco", "_"):
         assert searched(query) == scanned(query)
+
+
+def test_searches_of_one_kind_run_the_same_sql_with_their_own_values(creators, admin_client, count_queries):
+    # A search's SQL is kept (portal/prepared.py): its text and the creators it found are values.
+    shown = {}
+    for query in ("ava", "creat", "100%"):  # one creator found, two, and a LIKE wildcard taken literally
+        with count_queries() as statements:
+            page = admin_client.get("/creators", query_string={"q": query}).get_data(as_text=True)
+        shown[query] = statements
+        assert all(name in page for name in names(query)) and names(query)
+    assert len(names("creat")) == 2 and names("100%") == ["100% Real"]
+    assert shown["ava"] == shown["creat"] == shown["100%"]
+    assert "Marco Rossi" not in admin_client.get("/creators?q=ava").get_data(as_text=True)

@@ -28,7 +28,7 @@ from portal.connections.link_health import WARNING
 from portal.db import UTCDateTimeField, database
 from portal.models import AccountStatus, Creator, LedgerEntry, MetaGrant, SocialAccount, Staff
 from portal.models.creators import INVITED_NOT_OPENED, PAGE_OPENED
-from portal.prepared import prepared
+from portal.prepared import OneOf, prepared
 
 
 class Stage:
@@ -151,14 +151,35 @@ def stage_counts(creators, now):
     Each creator's stage is read by its own subquery: for the few a search finds, whose accounts
     are a few index lookups each. every_stage_count() counts every creator.
     """
-    stages = creators.select(stage_of_each(now).alias("stage"))
-    counted = (
+    return dict.fromkeys(Stage.LABELS, 0) | dict(_counted(creators, now + WARNING))
+
+
+def _counted(creators, ending_before):
+    stages = creators.select(_stage_of_each(ending_before).alias("stage"))
+    return (
         Creator.select(SQL("stage"), fn.COUNT(SQL("*")))
         .from_(stages.alias("funnel"))
         .group_by(SQL("stage"))
         .tuples()
     )
-    return dict.fromkeys(Stage.LABELS, 0) | dict(counted)
+
+
+def _found(ids):
+    """The creators a search found (a list of ids), as the list reads them."""
+    return Creator.select(Creator.id, Creator.name, Creator.email).where(OneOf(Creator.id, ids))
+
+
+@prepared
+def _counts_of_found(**values):
+    # A search's counts: the same SQL for any search (its ids are one value), built once.
+    return _counted(_found(values["found"]), values["ending_before"])
+
+
+@prepared
+def _page_of_found(stage, **values):
+    # A search's page, one shape per stage filter, built once each.
+    found = values.pop("found")
+    return _page(_found(found), stage, **values, found=True)
 
 
 @prepared
@@ -235,9 +256,17 @@ def creator_page(query, stage, number, per_page, now):
     next page exists from one extra row, not from a total.
     """
     values = {"ending_before": now + WARNING, "limit": per_page + 1, "offset": (number - 1) * per_page}
-    if Creator.search_text(query):
-        # A search's matches are a list of ids whose length shapes the SQL: built on each view.
-        matching = Creator.matching(query)
+    text = Creator.search_text(query)
+    found = Creator.found_ids(text) if text else None
+    if found is not None:  # up to Creator.LISTED_MATCHES, as one value: the SQL is kept
+        counts = dict.fromkeys(Stage.LABELS, 0) | dict(
+            _counts_of_found(found=found, ending_before=values["ending_before"])
+        )
+        rows = _page_of_found(stage, found=found, **values)
+    elif text:  # more than that: the search stays a subquery of each, built on each view
+        matching = Creator.select(Creator.id, Creator.name, Creator.email).where(
+            Creator.id.in_(Creator.found_by(text))
+        )
         counts, rows = stage_counts(matching, now), _page(matching, stage, **values, found=True)
     else:
         counts, rows = every_stage_count(now), _page_of_everyone(stage, **values)

@@ -17,9 +17,10 @@ On both, the index only narrows the candidates: the LIKE the portal always ran s
 the results are the same as a scan's, whatever the index thinks of case or of a character.
 """
 
-from peewee import SQL
+from peewee import OP, SQL, Expression, NodeList, Value, fn
 
 from portal.db import is_sqlite
+from portal.prepared import Slot, prepared
 
 # Shorter queries hold no trigram: no index can narrow them and the LIKE reads every row, as before.
 SHORTEST_INDEXED = 3
@@ -85,18 +86,59 @@ def rebuild(db):
             db.execute_sql(f"INSERT INTO {search}({search}) VALUES ('rebuild')")
 
 
-def narrowed(names, handles, text):
-    """Return (names, handles) narrowed to the rows the trigram index finds for text, where it can.
-
-    names selects creators and handles social accounts, each by a LIKE on text. PostgreSQL's
-    planner narrows by itself; on SQLite the FTS5 tables are asked explicitly.
-    """
+def narrowing(text):
+    """Tell whether a search for text asks SQLite's FTS5 tables first (see narrowed): a shape of its SQL."""
     # A NUL ends an FTS5 query string early ("unterminated string"): such a query scans, as before.
-    if not is_sqlite() or len(text) < SHORTEST_INDEXED or "\x00" in text:
-        return names, handles
+    return is_sqlite() and len(text) >= SHORTEST_INDEXED and "\x00" not in text
+
+
+def values(text):
+    """The values a search for text fills its SQL with: the LIKE pattern, and the FTS5 phrase."""
+    # LIKE's wildcards in the text are escaped: "%" finds "100% Real", not every creator.
+    escaped = text.replace("\\", "\\\\").replace("_", "\\_").replace("%", "\\%")
     phrase = '"' + text.replace('"', '""') + '"'  # one quoted phrase: no FTS5 operator in it counts
+    return {"pattern": f"%{escaped}%", "phrase": phrase}
+
+
+def found(narrowing, pattern, phrase):
+    """Return the query for the ids of the creators whose name or a handle is LIKE pattern."""
+    from portal.models.accounts import SocialAccount
+    from portal.models.creators import Creator
+
+    names = Creator.select(Creator.id).where(_like(fn.LOWER(Creator.name), pattern))
+    handles = SocialAccount.select(SocialAccount.creator).where(_like(SocialAccount.username, pattern))
+    if narrowing:
+        names, handles = narrowed(names, handles, phrase)
+    # A UNION, not "name LIKE ... OR id IN (...)": each side can use its own index.
+    return names | handles
+
+
+@prepared
+def found_at_most(narrowing, **values):
+    # A search's first `most` ids: the same SQL for every search of a shape, built once.
+    most = values.pop("most")
+    return found(narrowing, **values).limit(most).tuples()
+
+
+def _like(column, pattern):
+    """column LIKE pattern (case-insensitive), with "\\" escaping LIKE's wildcards in it."""
+    return Expression(
+        column, OP.ILIKE, NodeList((_text(pattern), SQL("ESCAPE"), Value("\\", converter=False)))
+    )
+
+
+def narrowed(names, handles, phrase):
+    """Return (names, handles) narrowed to the rows SQLite's trigram tables find for phrase.
+
+    names selects creators and handles social accounts, each by a LIKE. PostgreSQL's planner
+    narrows by itself through its indexes; SQLite's FTS5 tables are asked explicitly.
+    """
     found = [
-        SQL(f"(SELECT rowid FROM {search} WHERE {search} MATCH ?)", [phrase])
+        NodeList((SQL(f"(SELECT rowid FROM {search} WHERE {search} MATCH"), _text(phrase), SQL(")")))
         for search, _table, _column in _SQLITE_INDEXES
     ]
     return names.where(names.model.id.in_(found[0])), handles.where(handles.model.id.in_(found[1]))
+
+
+def _text(value):
+    return value if isinstance(value, Slot) else Value(value, converter=False)
