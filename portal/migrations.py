@@ -297,6 +297,18 @@ def _v20_search_index_gist(migrator):
     return []
 
 
+def _v21_version_for_kept_answers(migrator):
+    # The report version moves for what the answers portal/kept.py keeps read too: a creator's
+    # invitation and first opening, an account's grant, a grant's end of data access. SQLite's
+    # triggers name the columns an UPDATE must touch to fire: those are made again.
+    db = migrator.database
+    if is_sqlite(db):
+        for table in report_version.WATCHED:
+            db.execute_sql(f"DROP TRIGGER IF EXISTS report_version_{table}_update")
+    report_version.install(db)
+    return []
+
+
 # (version, step); version 1 is the first released schema.
 STEPS = [
     (2, _v2_reusable_links_and_session_versions),
@@ -318,6 +330,7 @@ STEPS = [
     (18, _v18_report_version),
     (19, _v19_funnel_stage_indexes),
     (20, _v20_search_index_gist),
+    (21, _v21_version_for_kept_answers),
 ]
 LATEST = STEPS[-1][0] if STEPS else 1
 

@@ -184,7 +184,7 @@ def totals_row(html):
 
 
 def test_kept_totals_follow_every_change_at_once(admin_client, count_queries):
-    # A roster's totals are kept between views (portal/campaigns/kept_totals.py): any write to what
+    # A roster's totals are kept between views (portal/kept.py): any write to what
     # they add up must show on the next view, on the campaign's own dates and on the overview's kept
     # figures alike.
     ava, account = linked("Ava Chen", "ava.creates", views=100, reach=50, interactions=5, days=5)

@@ -280,3 +280,45 @@ def test_a_link_issued_for_some_days_expires_then(app):
     assert creator.link_expires_at is None and not creator.link_expired(
         utcnow() + datetime.timedelta(days=9999)
     )
+
+
+def test_kept_counts_follow_every_write_at_once_and_the_clock_by_the_minute(app, count_queries):
+    from portal.kept import Kept
+
+    kept = Kept()
+
+    def kept_counts_are_the_counts(now=NOW):
+        counts = funnel.every_stage_count(now, kept)
+        assert counts == funnel.every_stage_count(now)
+        return counts
+
+    ava = Creator.create(name="Ava Chen")
+    assert kept_counts_are_the_counts()[Stage.NOT_INVITED] == 1
+    with count_queries() as again:
+        kept_counts_are_the_counts()
+    assert len(again) == 2  # the kept counts read the version only; the check counted afresh
+    Creator.update(invited_at=NOW).where(Creator.id == ava.id).execute()
+    assert kept_counts_are_the_counts()[Stage.INVITED] == 1
+    Creator.update(page_first_opened_at=NOW).where(Creator.id == ava.id).execute()
+    assert kept_counts_are_the_counts()[Stage.OPENED] == 1
+    linked = account(ava, "ava.creates", AccountStatus.LINKED, data_access_days=30)
+    assert kept_counts_are_the_counts()[Stage.LINKED] == 1
+    MetaGrant.update(data_access_expires_at=NOW + datetime.timedelta(days=3)).execute()
+    assert kept_counts_are_the_counts()[Stage.ACCESS_ENDING] == 1
+    SocialAccount.update(status=AccountStatus.LINK_BROKEN).where(SocialAccount.id == linked.id).execute()
+    assert kept_counts_are_the_counts()[Stage.LINK_BROKEN] == 1
+    SocialAccount.update(status=AccountStatus.LINKED, grant=None).where(
+        SocialAccount.id == linked.id
+    ).execute()
+    assert kept_counts_are_the_counts()[Stage.LINKED] == 1  # no grant: no end of access known
+    # Time passing moves "Access ending" too: a grant that ends 14 days and 30 s from now is linked
+    # now, and ending a minute later, whatever was kept in between.
+    grant = MetaGrant.create(
+        creator=ava, provider="facebook", meta_user_id="2",
+        data_access_expires_at=NOW + funnel.WARNING + datetime.timedelta(seconds=30),
+    )  # fmt: skip
+    SocialAccount.update(grant=grant).where(SocialAccount.id == linked.id).execute()
+    assert kept_counts_are_the_counts()[Stage.LINKED] == 1
+    assert kept_counts_are_the_counts(NOW + datetime.timedelta(minutes=1))[Stage.ACCESS_ENDING] == 1
+    ava.delete_instance(recursive=True)
+    assert sum(kept_counts_are_the_counts().values()) == 0

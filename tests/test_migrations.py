@@ -6,7 +6,7 @@ from peewee import BooleanField, CharField, ForeignKeyField, IntegerField, Model
 from playhouse.migrate import SchemaMigrator, migrate
 
 from portal import db, migrations
-from portal.db import UTCDateTimeField
+from portal.db import UTCDateTimeField, utcnow
 from portal.insights import figures
 from portal.models import MODELS, AccountMetric, Creator, SchemaVersion, SocialAccount, Staff
 
@@ -283,7 +283,7 @@ def test_version_20_gives_postgresql_gist_trigram_indexes_in_place_of_gin(app):
     SchemaVersion.delete().execute()
     SchemaVersion.create(version=19)
 
-    assert migrations.upgrade(database) == [20]
+    assert migrations.upgrade(database) == [20, 21]
     if not db.is_sqlite():
         indexes = index_names(database)
         assert {"creator_name_trigrams", "socialaccount_username_trigrams"} <= indexes
@@ -515,4 +515,50 @@ def test_version_19_indexes_the_stages_a_creator_reaches_alone_as_a_new_database
     assert migrations.upgrade(database) == [version for version, _ in migrations.STEPS if version > 18]
     # The same definition to the letter: the funnel's counts need each WHERE to be its condition.
     assert stage_indexes() == new
+    assert migrations.upgrade(database) == []
+
+
+def test_version_21_moves_the_report_version_for_what_the_kept_funnel_counts_read(app):
+    """A version 20 database's triggers watch what reports show; version 21 adds the funnel's columns."""
+    from portal.models import MetaGrant, ReportVersion
+    from portal.models.report_version import _postgres_statements, _sqlite_statements
+
+    database = db.database.obj
+    ava = Creator.create(name="Ava Chen")
+    grant = MetaGrant.create(creator=ava, provider="facebook", meta_user_id="1")
+    account = SocialAccount.create(creator=ava, username="ava.creates")
+    # The triggers as version 18 made them, and no trigger on meta_grant.
+    version_20 = {
+        "creator": ("name", "internal_only"),
+        "social_account": ("creator_id", "username", "status"),
+    }
+    if db.is_sqlite():
+        for table in (*version_20, "meta_grant"):
+            for name in ("insert", "update", "delete"):
+                database.execute_sql(f"DROP TRIGGER IF EXISTS report_version_{table}_{name}")
+        for table, columns in version_20.items():
+            for statement in _sqlite_statements(table, columns):
+                database.execute_sql(statement)
+    else:
+        database.execute_sql('DROP TRIGGER IF EXISTS report_version_meta_grant ON "meta_grant"')
+        for table, columns in version_20.items():
+            for statement in _postgres_statements(table, columns):
+                database.execute_sql(statement)
+    before = ReportVersion.current()
+    Creator.update(invited_at=utcnow()).where(Creator.id == ava.id).execute()
+    assert ReportVersion.current() == before  # what version 20 did not watch
+    SchemaVersion.delete().execute()
+    SchemaVersion.create(version=20)
+
+    assert migrations.upgrade(database) == [21]
+    moved = [ReportVersion.current()]
+    Creator.update(page_first_opened_at=utcnow()).where(Creator.id == ava.id).execute()
+    moved.append(ReportVersion.current())
+    SocialAccount.update(grant=grant).where(SocialAccount.id == account.id).execute()
+    moved.append(ReportVersion.current())
+    MetaGrant.update(data_access_expires_at=utcnow()).where(MetaGrant.id == grant.id).execute()
+    moved.append(ReportVersion.current())
+    assert moved == sorted(set(moved)) and len(moved) == 4  # each write moved it
+    Creator.update(page_last_opened_at=utcnow()).where(Creator.id == ava.id).execute()  # read by none
+    assert ReportVersion.current() == moved[-1]
     assert migrations.upgrade(database) == []

@@ -383,7 +383,7 @@ class Roster:
 
     def __init__(self, span, now, campaign=None, status="all", creator=None, for_clients=False, kept=None):
         self.span, self.now = span, now
-        self.kept = kept  # a KeptTotals (portal/campaigns/kept_totals.py), or None to add up every time
+        self.kept = kept  # a Kept (portal/kept.py), or None to add up every time
         self.status = status if status in FILTERS else "all"
         self.rolled_up = span == rolled_up_span()
         self.shape = _Shape(
@@ -435,26 +435,22 @@ class Roster:
 
     def _summary(self, counting=None):
         """Count and add up the rows (see _Queries.summary): one query, or the kept answer and one read."""
-        key = self._kept_key(counting)
-        totals = self.kept.get(key) if key else None
-        if totals is None:
-            totals = self._added_up(counting)
-            if key:
-                self.kept.keep(key, totals)
-        return totals
+        if self.kept is None:
+            return self._added_up(counting)
+        return self.kept.answer(self._kept_key(counting), lambda: self._added_up(counting))
 
     def _kept_key(self, counting):
         """The key this roster's totals are kept under, or None where they may not be kept.
 
         Not for "expiring": its cut-off moves with the clock, and a grant's dates move no version.
         """
-        if self.kept is None or self.status == "expiring":
+        if self.status == "expiring":
             return None
-        version = ReportVersion.current()  # first: see portal/campaigns/kept_totals.py
+        version = ReportVersion.current()  # first: see portal/kept.py
         if version is None:
             return None
         values = tuple(sorted((name, getattr(value, "id", value)) for name, value in self.values.items()))
-        return (self.shape, counting, values, version)
+        return ("roster totals", self.shape, counting, values, version)
 
     def _added_up(self, counting):
         totals = _summary(self.shape, counting, **self.values)[0]  # one row, always (aggregates)

@@ -1,4 +1,5 @@
-"""A number that moves whenever anything a client's report shows may have changed.
+"""A number that moves whenever anything a client's report shows may have changed, and the answers
+portal/kept.py keeps (a roster's totals, the funnel's counts) with it.
 
 A report page is the same for every reader until its figures, its creators or its campaign change,
 so each web process keeps the pages it rendered (portal/reports/rendered.py) under this number,
@@ -16,14 +17,16 @@ from peewee import BigIntegerField
 from portal.db import is_sqlite
 from portal.models.base import BaseModel
 
-# The tables whose rows a report shows, and for an UPDATE the columns it reads (None: all of them).
-# An account's refresh time, a creator's reminders and a grant's dates are not shown: writing them
-# keeps the rendered pages.
+# The tables whose rows a report shows or the kept answers read, and for an UPDATE the columns they
+# read (None: all of them). An account's refresh time, a creator's reminders, a page's last opening
+# are read by neither: writing them keeps the rendered pages. The funnel's stages read a creator's
+# invitation and first opening, an account's grant and the grant's end of data access.
 WATCHED = {
     "campaign": None,
     "campaign_creator": None,
-    "creator": ("name", "internal_only"),
-    "social_account": ("creator_id", "username", "status"),
+    "creator": ("name", "internal_only", "invited_at", "page_first_opened_at"),
+    "social_account": ("creator_id", "username", "status", "grant_id"),
+    "meta_grant": ("data_access_expires_at",),
     "account_metric": None,
     "profile_snapshot": None,
     "media": None,

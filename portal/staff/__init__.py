@@ -6,11 +6,11 @@ bp = Blueprint("staff", __name__)
 
 
 @bp.record_once
-def keep_roster_totals(state):
-    """Give the app its store of rosters' totals (one per process: portal/campaigns/kept_totals.py)."""
-    from portal.campaigns.kept_totals import KeptTotals
+def keep_answers(state):
+    """Give the app its store of kept answers: rosters' totals, the funnel's counts (portal/kept.py)."""
+    from portal.kept import Kept
 
-    state.app.extensions["roster_totals"] = KeptTotals()
+    state.app.extensions["kept"] = Kept()
 
 
 from portal.staff import (  # noqa: E402,F401  (routes register on bp)

@@ -78,7 +78,7 @@ def campaign_page(campaign, status=200, **extra):
     now = utcnow()
     span = Span.of_campaign(campaign, meta_day(now))
     sort = _sort()
-    roster = Roster(span, now, campaign=campaign, kept=current_app.extensions["roster_totals"])
+    roster = Roster(span, now, campaign=campaign, kept=current_app.extensions["kept"])
     page = roster.page(sort, page_number(request.args.get("page")), PER_PAGE)
     return render_page_or_fragment(
         "staff/campaign.html",
@@ -135,7 +135,7 @@ def _overview_roster(now):
     campaign = Campaign.get_or_none(Campaign.id == campaign_id) if campaign_id else None
     status = request.args.get("status") if request.args.get("status") in FILTERS else "all"
     span = Span.of_campaign(campaign, meta_day(now)) if campaign else Span.recent(meta_day(now))
-    roster = Roster(span, now, campaign=campaign, status=status, kept=current_app.extensions["roster_totals"])
+    roster = Roster(span, now, campaign=campaign, status=status, kept=current_app.extensions["kept"])
     return roster, campaign, status
 
 

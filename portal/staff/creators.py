@@ -48,7 +48,8 @@ def creator_list():
     stage = request.args.get("stage", "")
     stage = stage if stage in Stage.LABELS else None  # an unknown stage shows every creator
     number, now = page_number(request.args.get("page")), utcnow()
-    page, counts = funnel.creator_page(query, stage, number, current_app.config["PER_PAGE"], now)
+    per_page, kept = current_app.config["PER_PAGE"], current_app.extensions["kept"]
+    page, counts = funnel.creator_page(query, stage, number, per_page, now, kept)
     return render_page_or_fragment(
         "staff/creator_list.html",
         "staff/partials/creator_results.html",
