@@ -123,6 +123,11 @@ def test_a_client_opens_a_report_link_without_signing_in_prints_it_and_loses_it_
     page.goto("/campaigns")
     page.get_by_role("link", name="Spring launch").click()
 
+    # The form comes when asked for, in place (htmx swaps the section).
+    page.evaluate("window.__marker = 1")
+    page.get_by_role("link", name="Make a report link for a client").click()
+    expect(page.get_by_label("Who it is for")).to_be_focused()
+    assert page.evaluate("window.__marker") == 1, "asking for the form reloaded the page"
     page.get_by_label("Who it is for").fill("Northwind marketing")
     page.get_by_role("button", name="Make a report link").click()
     address = page.get_by_label("New report link").input_value()
@@ -166,6 +171,7 @@ def test_a_client_opens_a_report_link_without_signing_in_prints_it_and_loses_it_
     expect(report.get_by_role("heading", name="Page not found")).to_be_visible()
 
     # A second link, for a day; a day later it is the same plain 404.
+    page.get_by_role("link", name="Make a report link for a client").click()
     page.get_by_label("Who it is for").fill("Northwind, one day")
     page.get_by_label("Works for (days)").fill("1")
     page.get_by_role("button", name="Make a report link").click()

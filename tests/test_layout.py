@@ -16,6 +16,7 @@ PORTAL = pathlib.Path(__file__).resolve().parent.parent / "portal"
 PLAIN_FRAME = {
     "portal.db",
     "portal.prepared",
+    "portal.kept",
     "portal.crypto",
     "portal.redaction",
     "portal.paging",

@@ -194,12 +194,29 @@ def test_a_creator_report_link_from_the_profile_shows_that_creator_only(app, adm
     assert [row[0] for row in rows_of(page)] == ["Ava Chen"] and "Spring launch" not in page
 
 
+def test_the_form_for_a_new_report_link_comes_when_asked_for_in_place_or_on_its_page(admin_client, campaign):
+    ava = Creator.get(Creator.name == "Ava Chen")
+    for owner, new in ((f"/campaigns/{campaign.id}", "/reports/new"), (f"/creators/{ava.id}", "/reports/new")):
+        page = admin_client.get(owner).get_data(as_text=True)
+        assert "Who it is for" not in page and f'href="{owner}{new}"' in page
+        whole = admin_client.get(owner + new)  # no script: the page, with the form open
+        text = whole.get_data(as_text=True)
+        assert whole.status_code == 200 and "<html" in text and 'name="label"' in text and "autofocus" in text
+        swap = admin_client.get(owner + new, headers={"HX-Request": "true"})  # the section alone
+        text = swap.get_data(as_text=True)
+        assert swap.status_code == 200 and "<html" not in text and text.lstrip().startswith("<section")
+        assert f'action="{owner}/reports"' in text and 'name="csrf_token"' in text
+    assert admin_client.get("/campaigns/999999/reports/new").status_code == 404
+    assert admin_client.get("/creators/999999/reports/new").status_code == 404
+
+
 @pytest.mark.parametrize("form", [{"label": ""}, {"days": "0"}, {"days": "100000"}])
 def test_a_report_link_form_with_bad_values_explains_and_makes_nothing(admin_client, campaign, form):
     data = {"label": "Northwind", "days": "90", **form, "csrf_token": admin_client.csrf_token}
     response = admin_client.post(f"/campaigns/{campaign.id}/reports", data=data)
     assert response.status_code == 422
     assert ReportLink.select().count() == 0
+    assert 'class="field-error"' in response.get_data(as_text=True)  # the form, open, says what is wrong
 
 
 def test_a_long_report_comes_in_pages_with_totals_and_csv_over_every_account(

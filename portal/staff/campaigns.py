@@ -13,7 +13,7 @@ from portal.models import Campaign, Creator, LedgerEntry, ReportLink
 from portal.paging import page_number
 from portal.staff import bp
 from portal.staff.auth import staff_actor
-from portal.staff.forms import CampaignForm, ReportLinkForm
+from portal.staff.forms import CampaignForm
 
 PER_PAGE = 50
 
@@ -92,7 +92,7 @@ def campaign_page(campaign, status=200, **extra):
         view_args={"campaign_id": campaign.id},
         endpoint="staff.campaign_detail",
         report_links=list(ReportLink.of_campaign(campaign)),
-        report_form=extra.pop("report_form", None) or ReportLinkForm(formdata=None),
+        report_form=extra.pop("report_form", None),  # the form, once asked for (staff/reports.py)
         **extra,
     ), status
 

@@ -27,7 +27,7 @@ from portal.models import (
 from portal.paging import page_number
 from portal.staff import bp
 from portal.staff.auth import staff_actor
-from portal.staff.forms import CreatorForm, HandleForm, LinkTokenForm, NewCreatorForm, ReportLinkForm
+from portal.staff.forms import CreatorForm, HandleForm, LinkTokenForm, NewCreatorForm
 from portal.staff.mail import invitation_state
 
 
@@ -119,7 +119,7 @@ def profile_overview(creator, status=200, **extra):
         other_campaigns=list(Campaign.choices().where(Campaign.id.not_in(joined.select(Campaign.id)))),
         report_links=list(ReportLink.of_creator(creator)),
         progress=funnel.progress(creator, utcnow()),
-        report_form=extra.pop("report_form", None) or ReportLinkForm(formdata=None),
+        report_form=extra.pop("report_form", None),  # the form, once asked for (staff/reports.py)
         **extra,
     )
     response.status_code = status

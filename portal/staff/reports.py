@@ -1,11 +1,12 @@
 """Report links for clients (from a campaign or a creator's profile), and keeping a creator out of them."""
 
-from flask import flash, redirect, request, url_for
+from flask import flash, redirect, render_template, request, url_for
 from flask_login import login_required
 from playhouse.flask_utils import get_object_or_404
 
 from portal.addresses import absolute_url
 from portal.db import utcnow
+from portal.htmx import is_htmx_swap
 from portal.models import Campaign, Creator, LedgerEntry, ReportLink
 from portal.staff import bp
 from portal.staff.auth import staff_actor
@@ -32,6 +33,42 @@ def _new_report(show, owner, **link_owner):
     if not form.validate_on_submit():
         return show(owner, status=422, report_form=form)
     return show(owner, new_report_url=_issue(form, **link_owner))
+
+
+def _report_form(show, owner, links, create_url, form_url):
+    """The form to make a report link: in its section for an htmx swap, else on its page (show(owner))."""
+    form = ReportLinkForm(formdata=None)
+    if is_htmx_swap():
+        return render_template(
+            "staff/partials/report_links.html",
+            report_links=list(links),
+            report_form=form,
+            create_url=create_url,
+            form_url=form_url,
+        )
+    return show(owner, report_form=form)
+
+
+@bp.get("/campaigns/<int:campaign_id>/reports/new")
+@login_required
+def campaign_report_form(campaign_id):
+    campaign = get_object_or_404(Campaign, Campaign.id == campaign_id)
+    addresses = {
+        "create_url": url_for("staff.campaign_report_new", campaign_id=campaign.id),
+        "form_url": url_for("staff.campaign_report_form", campaign_id=campaign.id),
+    }
+    return _report_form(campaign_page, campaign, ReportLink.of_campaign(campaign), **addresses)
+
+
+@bp.get("/creators/<int:creator_id>/reports/new")
+@login_required
+def creator_report_form(creator_id):
+    creator = get_object_or_404(Creator, Creator.id == creator_id)
+    addresses = {
+        "create_url": url_for("staff.creator_report_new", creator_id=creator.id),
+        "form_url": url_for("staff.creator_report_form", creator_id=creator.id),
+    }
+    return _report_form(profile_overview, creator, ReportLink.of_creator(creator), **addresses)
 
 
 @bp.post("/campaigns/<int:campaign_id>/reports")
