@@ -196,7 +196,8 @@ def test_a_creator_report_link_from_the_profile_shows_that_creator_only(app, adm
 
 def test_the_form_for_a_new_report_link_comes_when_asked_for_in_place_or_on_its_page(admin_client, campaign):
     ava = Creator.get(Creator.name == "Ava Chen")
-    for owner, new in ((f"/campaigns/{campaign.id}", "/reports/new"), (f"/creators/{ava.id}", "/reports/new")):
+    for owner in (f"/campaigns/{campaign.id}", f"/creators/{ava.id}"):
+        new = "/reports/new"
         page = admin_client.get(owner).get_data(as_text=True)
         assert "Who it is for" not in page and f'href="{owner}{new}"' in page
         whole = admin_client.get(owner + new)  # no script: the page, with the form open

@@ -35,40 +35,38 @@ def _new_report(show, owner, **link_owner):
     return show(owner, new_report_url=_issue(form, **link_owner))
 
 
-def _report_form(show, owner, links, create_url, form_url):
-    """The form to make a report link: in its section for an htmx swap, else on its page (show(owner))."""
+def _report_form(show, owner, links, kind, **route):
+    """The form to make a report link: in its section for an htmx swap, else on its page (show(owner)).
+
+    kind: "campaign" or "creator", whose endpoints make the link (…_report_new) and ask for the form.
+    """
     form = ReportLinkForm(formdata=None)
-    if is_htmx_swap():
-        return render_template(
-            "staff/partials/report_links.html",
-            report_links=list(links),
-            report_form=form,
-            create_url=create_url,
-            form_url=form_url,
-        )
-    return show(owner, report_form=form)
+    if not is_htmx_swap():
+        return show(owner, report_form=form)
+    return render_template(
+        "staff/partials/report_links.html",
+        report_links=list(links),
+        report_form=form,
+        create_url=url_for(f"staff.{kind}_report_new", **route),
+        form_url=url_for(f"staff.{kind}_report_form", **route),
+    )
 
 
 @bp.get("/campaigns/<int:campaign_id>/reports/new")
 @login_required
 def campaign_report_form(campaign_id):
     campaign = get_object_or_404(Campaign, Campaign.id == campaign_id)
-    addresses = {
-        "create_url": url_for("staff.campaign_report_new", campaign_id=campaign.id),
-        "form_url": url_for("staff.campaign_report_form", campaign_id=campaign.id),
-    }
-    return _report_form(campaign_page, campaign, ReportLink.of_campaign(campaign), **addresses)
+    links = ReportLink.of_campaign(campaign)
+    return _report_form(campaign_page, campaign, links, "campaign", campaign_id=campaign.id)
 
 
 @bp.get("/creators/<int:creator_id>/reports/new")
 @login_required
 def creator_report_form(creator_id):
     creator = get_object_or_404(Creator, Creator.id == creator_id)
-    addresses = {
-        "create_url": url_for("staff.creator_report_new", creator_id=creator.id),
-        "form_url": url_for("staff.creator_report_form", creator_id=creator.id),
-    }
-    return _report_form(profile_overview, creator, ReportLink.of_creator(creator), **addresses)
+    return _report_form(
+        profile_overview, creator, ReportLink.of_creator(creator), "creator", creator_id=creator.id
+    )
 
 
 @bp.post("/campaigns/<int:campaign_id>/reports")
