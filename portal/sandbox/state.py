@@ -4,7 +4,7 @@ Meta is not stateless: a person can remove the app, a Page can be subscribed to 
 passes. The sandbox keeps that in one small JSON file (SANDBOX_STATE_FILE, default
 instance/sandbox-state.json) shared by every process of the host: the web workers, the scheduler
 and `flask --app wsgi sandbox-clock`. A write holds an exclusive lock and replaces the file whole;
-a read is served from memory until the file changes.
+a read is served from memory until the file changes, and within a request the file is looked at once.
 """
 
 import fcntl
@@ -13,10 +13,11 @@ import os
 import re
 import threading
 
-from flask import current_app
+from flask import current_app, g, has_request_context
 
 CLOCK_SPEC = re.compile(r"^([+-]?)(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?$")
 EMPTY = {"clock_offset": 0, "removed_apps": {}, "removed_permissions": {}, "subscriptions": {}}
+_KEPT = "sandbox_state"  # the state a request read (flask.g)
 
 
 class StateFile:
@@ -29,7 +30,21 @@ class StateFile:
         self._lock = threading.Lock()
 
     def read(self):
-        """Return the current state (do not change it: use update)."""
+        """Return the current state (do not change it: use update).
+
+        Within a request it is read once, as Meta answers a request at one moment: each Graph call
+        of a batch asked for it (the clock, for one), and each look at the file let go of Python's
+        lock, which the worker's busy threads then kept for up to 5 ms: most of a batch's time.
+        """
+        if not has_request_context():
+            return self._read()
+        kept = g.get(_KEPT)
+        if kept is None:
+            kept = self._read()
+            setattr(g, _KEPT, kept)
+        return kept
+
+    def _read(self):
         try:
             stat = os.stat(self.path)
         except FileNotFoundError:
@@ -60,6 +75,8 @@ class StateFile:
             with open(temporary, "w", encoding="utf-8") as handle:
                 json.dump(state, handle, sort_keys=True)
             os.replace(temporary, self.path)
+        if has_request_context():
+            g.pop(_KEPT, None)  # this request reads what it wrote
         return state
 
     def clock_offset(self):
