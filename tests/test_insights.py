@@ -5,6 +5,8 @@ import hashlib
 import hmac
 import json
 import re
+import threading
+import time
 import zoneinfo
 from urllib.parse import parse_qs, urlsplit
 
@@ -432,14 +434,16 @@ def test_error_190_marks_link_broken_without_retry_and_keeps_history(app, creato
 
 
 def test_throttling_stops_the_pass_and_defers_everyone(app, creator, client, meta_ig):
-    first = linked_account(creator, "first.one", "111")
-    second = linked_account(creator, "second.one", "222")
+    accounts = [linked_account(creator, f"account.{n}", f"{n}11") for n in range(1, 6)]
     meta_ig.faults["111"] = "throttle"
-    summary = insights.refresh_many(client, [first, second], now=NOW, runner=quick_runner(client), chunk=1)
-    assert summary.throttled_until is not None and summary.deferred == 2
-    assert len(meta_ig.posts) == 1  # no hot loop: the first throttled answer ends the pass
+    summary = insights.refresh_many(client, accounts, now=NOW, runner=quick_runner(client), chunk=1)
+    assert summary.throttled_until is not None and summary.deferred == 5
+    # No hot loop: the first throttled answer ends the pass. The chunk fetched beside the first may
+    # have sent its calls already (one account a chunk here); no later chunk sends any.
+    asked_for = {re.search(r"access_token=EAAPpage(\d+)", url).group(1) for url, _ in meta_ig.items}
+    assert "111" in asked_for and asked_for <= {"111", "211"}
     linked = SocialAccount.select().where(SocialAccount.status == AccountStatus.LINKED)
-    assert linked.count() == 2 and all(a.refresh_deferred_until for a in linked)
+    assert linked.count() == 5 and all(a.refresh_deferred_until for a in linked)
     assert SocialAccount.refreshable(NOW).count() == 0
 
 
@@ -751,3 +755,43 @@ def test_days_are_metas_pacific_days_across_a_dst_change(
     # 30 of Meta's days up to today in Los Angeles, each asked once.
     days = sorted(int(q["since"]) for _, q in meta_ig.items if "since" in q)
     assert len(days) == len(set(days)) == 30
+
+
+class InStep:
+    """A Graph client that notes how many batches are in flight at once; the first `meet` wait for
+    each other there. (requests_mock answers one request at a time: the waiting is done here.)"""
+
+    def __init__(self, client, meet=0):
+        self.client, self.most, self._now = client, 0, 0
+        self._lock = threading.Lock()
+        self._together = threading.Barrier(meet) if meet else None
+        self._meet = meet
+
+    def batch(self, items):
+        with self._lock:
+            self._now += 1
+            self.most = max(self.most, self._now)
+            waiting, self._meet = self._meet > 0, self._meet - 1
+        try:
+            if waiting:
+                self._together.wait(timeout=5)  # BrokenBarrierError: the others never came
+            else:
+                time.sleep(0.01)  # a batch takes a while at Meta: another may start meanwhile
+            return self.client.batch(items)
+        finally:
+            with self._lock:
+                self._now -= 1
+
+
+def test_two_chunks_are_fetched_at_once_and_share_the_connections(app, creator, client, meta_ig):
+    accounts = [linked_account(creator, f"account.{n}", f"{n}11") for n in range(1, 5)]
+    # One account a chunk: a chunk's round is one batch, so a second batch in flight is a second chunk's.
+    in_step = InStep(client, meet=2)
+    runner = BatchRunner(in_step, backoff=Backoff(sleep=lambda seconds: None))
+    summary = insights.refresh_many(client, accounts, now=NOW, runner=runner, chunk=1)
+    assert len(summary.refreshed) == 4 and in_step.most == 2
+    # However many chunks are fetched, no more batches are in flight than the runner's connections.
+    in_step = InStep(client)
+    one = BatchRunner(in_step, connections=1, backoff=Backoff(sleep=lambda seconds: None))
+    summary = insights.refresh_many(client, accounts, now=NOW, runner=one, chunk=1)
+    assert len(summary.refreshed) == 4 and in_step.most == 1

@@ -10,6 +10,7 @@ import datetime
 import json
 import logging
 import random
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -95,6 +96,8 @@ class BatchRunner:
 
     After run(), limited holds {object id: until} for every object (an Instagram account) Meta
     throttled or reported at 90% or more of its own limit; a throttled call's answer is its error.
+    Several threads may run() at once (the refresh fetches two chunks together): they share the
+    `connections`, so no more batches than that are ever in flight.
     """
 
     def __init__(self, client, connections=CONNECTIONS, backoff=None):
@@ -104,11 +107,15 @@ class BatchRunner:
         self.http_requests = 0
         self.calls = 0
         self.limited = {}
+        self._in_flight = threading.BoundedSemaphore(connections)
+        self._lock = threading.Lock()  # the counts and limited, written by each running thread
+        self._stopped = None  # the Throttled that stopped the whole app: no thread sends after it
 
     def _send(self, chunk):
         items = [(call.path, call.params, call.token) for call in chunk]
         try:
-            return self.client.batch(items)
+            with self._in_flight:
+                return self.client.batch(items)
         except GraphError as error:
             if error.app_throttled:
                 raise Throttled(wait_until(0), error.message) from error
@@ -123,14 +130,24 @@ class BatchRunner:
     def _note_limits(self, headers):
         for object_id, (percent, minutes) in business_usage(headers).items():
             if percent >= USAGE_LIMIT:
-                self.limited[object_id] = max(self.limited.get(object_id, utcnow()), wait_until(minutes))
+                with self._lock:
+                    self.limited[object_id] = max(self.limited.get(object_id, utcnow()), wait_until(minutes))
 
     def _round(self, pending):
         """Send one round of calls; return (their answers, the calls to retry)."""
+        try:
+            return self._sent_round(pending)
+        except Throttled as throttled:
+            self._stopped = self._stopped or throttled
+            raise
+
+    def _sent_round(self, pending):
+        if self._stopped:  # another thread's round met it: this one sends nothing more
+            raise Throttled(self._stopped.until, self._stopped.reason)
         chunks = [pending[i : i + BATCH_SIZE] for i in range(0, len(pending), BATCH_SIZE)]
-        # Counted here, not in the sending threads, so the counts never race.
-        self.http_requests += len(chunks)
-        self.calls += len(pending)
+        with self._lock:  # counted here, not in the sending threads: once each
+            self.http_requests += len(chunks)
+            self.calls += len(pending)
         with ThreadPoolExecutor(max_workers=max(1, min(self.connections, len(chunks)))) as pool:
             sent = list(pool.map(self._send, chunks))
         answers, retry = {}, []

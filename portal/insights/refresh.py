@@ -14,6 +14,7 @@ previous figures as they were. What Meta's errors mean here (README, "Meta's rul
 - 4, 17, 32, 613 or X-App-Usage at 90%: the app waits; the pass stops and everyone is deferred.
 """
 
+import collections
 import datetime
 import logging
 from concurrent.futures import ThreadPoolExecutor
@@ -43,6 +44,9 @@ from portal.models import AccountStatus, SocialAccount
 log = logging.getLogger(__name__)
 
 CHUNK = 50  # accounts planned and sent together
+# Chunks fetched at once. One chunk's rounds (the account's calls, then its pages' and items') each
+# wait for their slowest batch, leaving connections idle: a second chunk's batches fill them.
+FETCHING = 2
 OWN_CALLS = ("account", "profile", "day", "media", "stories")  # refusals here are about the account
 
 
@@ -186,29 +190,36 @@ def finish_account(account, answers, now, summary, archive=None, mode=FULL):
 def refresh_many(client, accounts, *, now=None, runner=None, archive=None, chunk=CHUNK, mode=FULL):
     """Refresh every account in the iterable (streamed in chunks) and return a Summary.
 
-    While one chunk's rows are written here, the next chunk's calls are in flight on a second
-    thread: waiting on Meta and writing overlap.
+    While one chunk's rows are written here, the next FETCHING chunks' calls are in flight on
+    threads of their own: waiting on Meta and writing overlap, and so do two chunks' rounds.
     """
     now = now or utcnow()
     runner = runner or BatchRunner(client)
     summary = Summary()
     iterator = iter(accounts)
+    in_flight = collections.deque()  # (batch, its fetch), oldest first
 
-    def fetch_next():
-        batch = [account for _, account in zip(range(chunk), iterator, strict=False)]
-        return batch, (fetcher.submit(_fetch_chunk, batch, now, runner, mode) if batch else None)
+    def fetch_more(fetcher):
+        while len(in_flight) < FETCHING:
+            batch = [account for _, account in zip(range(chunk), iterator, strict=False)]
+            if not batch:
+                return
+            in_flight.append((batch, fetcher.submit(_fetch_chunk, batch, now, runner, mode)))
 
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="refresh-fetch") as fetcher:
-        batch, fetching = fetch_next()
-        while fetching:
+    with ThreadPoolExecutor(max_workers=FETCHING, thread_name_prefix="refresh-fetch") as fetcher:
+        fetch_more(fetcher)
+        while in_flight:
+            batch, fetching = in_flight.popleft()
             try:
                 tokens, answers, waiting = fetching.result()
             except Throttled as throttled:
-                _defer_everyone(throttled, summary, len(batch) + sum(1 for _ in iterator))
+                for _, other in in_flight:
+                    other.cancel()  # a fetch already sending ends on its own: its answers go unused
+                waiting_too = sum(len(other) for other, _ in in_flight)
+                _defer_everyone(throttled, summary, len(batch) + waiting_too + sum(1 for _ in iterator))
                 break
-            done = batch
-            batch, fetching = fetch_next()
-            _write_chunk(done, tokens, answers, waiting, now, summary, archive, mode)
+            fetch_more(fetcher)
+            _write_chunk(batch, tokens, answers, waiting, now, summary, archive, mode)
     summary.http_requests = runner.http_requests
     summary.graph_calls = runner.calls
     return summary
