@@ -91,29 +91,24 @@ def prepared(build):
 
 
 class OneOf(ColumnBase):
-    """column IN a list of numbers, as one parameter whatever the list's length: one SQL for any.
+    """column IN a list of numbers or of texts, as one parameter whatever its length: one SQL for any.
 
-    An IN list is a parameter per value, so its SQL changes with its length and cannot be kept; as
-    one value (a Slot in a prepared query, or the list itself) it is a PostgreSQL array, or on
-    SQLite a JSON array that json_each reads.
+    An IN list is a parameter per value, so its SQL changes with its length and cannot be kept, and
+    PostgreSQL reads hundreds of parameters slowly; as one value (a Slot in a prepared query, or
+    the list itself) it is a PostgreSQL array, or on SQLite a JSON array that json_each reads.
     """
 
-    def __init__(self, column, numbers):
+    def __init__(self, column, values):
         super().__init__()
-        self.column, self.numbers = column, numbers
+        self.column, self.values = column, values
 
     def __sql__(self, ctx):
         sqlite = is_sqlite()
         ctx.sql(self.column).literal(" IN (SELECT value FROM json_each(" if sqlite else " = ANY(")
-        encode = _json_numbers if sqlite else _numbers
-        with ctx(converter=encode):
-            ctx.sql(self.numbers) if isinstance(self.numbers, Slot) else ctx.value(self.numbers)
+        with ctx(converter=_json_list if sqlite else list):
+            ctx.sql(self.values) if isinstance(self.values, Slot) else ctx.value(self.values)
         return ctx.literal("))" if sqlite else ")")
 
 
-def _json_numbers(numbers):
-    return json.dumps([int(number) for number in numbers])
-
-
-def _numbers(numbers):
-    return [int(number) for number in numbers]
+def _json_list(values):
+    return json.dumps(list(values))
