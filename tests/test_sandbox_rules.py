@@ -7,6 +7,7 @@ portal sends: the portal's own tests then show it obeying them against this sand
 import hashlib
 import hmac
 import json
+import os
 
 import pytest
 from test_sandbox import FB_SECRET, graph, long_token, page_id, sandbox
@@ -319,3 +320,32 @@ def test_deliveries_are_signed_as_meta_signs_them(app_and_client, no_network):
     expected = hmac.new(FB_SECRET.encode(), request.body, hashlib.sha256).hexdigest()
     assert request.headers["X-Hub-Signature-256"] == f"sha256={expected}"
     assert json.loads(request.body)["entry"][0]["changes"][0]["field"] == "story_insights"
+
+
+def test_a_request_reads_the_state_once_and_sees_its_own_writes(app_and_client):
+    # A request answers at one moment, as Meta's do: another process moving the clock meanwhile
+    # shows at the next request; a write within the request shows at once; outside a request,
+    # each read looks at the file.
+    app, _client = app_and_client
+    kept = state.state_file(app)
+
+    def another_process_moves_the_clock(seconds):
+        moved = f"{kept.path}.other"
+        with open(moved, "w", encoding="utf-8") as handle:
+            json.dump({"clock_offset": seconds}, handle)
+        os.replace(moved, kept.path)
+
+    with app.test_request_context("/sandbox/graph/v27.0/me"):
+        assert kept.clock_offset() == 0
+        another_process_moves_the_clock(DAY)
+        assert kept.clock_offset() == 0  # this request's moment
+        state.set_clock(2 * DAY, app=app)
+        assert kept.clock_offset() == 2 * DAY  # its own write
+    with app.test_request_context("/sandbox/graph/v27.0/me"):
+        another_process_moves_the_clock(3 * DAY)
+        assert kept.clock_offset() == 3 * DAY  # a new request, a new look
+    with app.app_context():
+        another_process_moves_the_clock(4 * DAY)
+        assert kept.clock_offset() == 4 * DAY
+        another_process_moves_the_clock(5 * DAY + 1)
+        assert kept.clock_offset() == 5 * DAY + 1
