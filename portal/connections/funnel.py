@@ -28,7 +28,7 @@ from portal.connections.link_health import WARNING
 from portal.db import UTCDateTimeField, database
 from portal.models import AccountStatus, Creator, LedgerEntry, MetaGrant, ReportVersion, SocialAccount, Staff
 from portal.models.creators import INVITED_NOT_OPENED, PAGE_OPENED
-from portal.prepared import OneOf, prepared
+from portal.prepared import prepared
 
 
 class Stage:
@@ -164,22 +164,17 @@ def _counted(creators, ending_before):
     )
 
 
-def _found(ids):
-    """The creators a search found (a list of ids), as the list reads them."""
-    return Creator.select(Creator.id, Creator.name, Creator.email).where(OneOf(Creator.id, ids))
-
-
 @prepared
 def _counts_of_found(**values):
     # A search's counts: the same SQL for any search (its ids are one value), built once.
-    return _counted(_found(values["found"]), values["ending_before"])
+    return _counted(Creator.listed(values["found"]), values["ending_before"])
 
 
 @prepared
 def _page_of_found(stage, **values):
     # A search's page, one shape per stage filter, built once each.
     found = values.pop("found")
-    return _page(_found(found), stage, **values, found=True)
+    return _page(Creator.listed(found), stage, **values, found=True)
 
 
 @prepared
@@ -258,7 +253,7 @@ def _page(creators, stage, ending_before, limit, offset, found=False):
 @prepared
 def _page_of_everyone(stage, **values):
     # The unfiltered list's page has one shape per stage filter: its SQL is built once for each.
-    return _page(Creator.matching(""), stage, **values)
+    return _page(Creator.listed(), stage, **values)
 
 
 def creator_page(query, stage, number, per_page, now, kept=None):
@@ -276,9 +271,7 @@ def creator_page(query, stage, number, per_page, now, kept=None):
         )
         rows = _page_of_found(stage, found=found, **values)
     elif text:  # more than that: the search stays a subquery of each, built on each view
-        matching = Creator.select(Creator.id, Creator.name, Creator.email).where(
-            Creator.id.in_(Creator.found_by(text))
-        )
+        matching = Creator.listed(text)
         counts, rows = stage_counts(matching, now), _page(matching, stage, **values, found=True)
     else:
         counts, rows = every_stage_count(now, kept), _page_of_everyone(stage, **values)

@@ -109,21 +109,31 @@ class Creator(BaseModel):
         return (query or "").strip().lower().lstrip("@")
 
     @classmethod
+    def listed(cls, found=None):
+        """Return the query for the creators the list shows: every one, or those found (see matching).
+
+        Only what the list shows is read (no encrypted link token or Page token to decrypt per row).
+        found: a list of ids (found_ids), or a search text whose matches are too many to list.
+        """
+        selection = cls.select(cls.id, cls.name, cls.email)
+        if isinstance(found, str):
+            return selection.where(cls.id.in_(cls.found_by(found)))
+        return selection if found is None else selection.where(OneOf(cls.id, found))
+
+    @classmethod
     def matching(cls, query=""):
         """Return the query for creators whose name or Instagram handle contains query.
 
-        Only what the list shows is read (no encrypted link token or Page token to decrypt per row).
         A search runs here, once: up to LISTED_MATCHES creators found come back as a list of ids.
+        The list's counts, its page and the page's handles each filter by the search: reading the few
+        creators it finds once spares running it three times (PostgreSQL's trigram scan of a query
+        made of common trigrams costs milliseconds). Many stay a subquery.
         """
-        selection = cls.select(cls.id, cls.name, cls.email)
         text = cls.search_text(query)
-        if text:
-            # The list's counts, its page and the page's handles each filter by the search: reading
-            # the few creators it finds once spares running it three times (PostgreSQL's trigram scan
-            # of a query made of common trigrams costs milliseconds). Many stay a subquery.
-            ids = cls.found_ids(text)
-            selection = selection.where(cls.id.in_(cls.found_by(text)) if ids is None else OneOf(cls.id, ids))
-        return selection
+        if not text:
+            return cls.listed()
+        ids = cls.found_ids(text)
+        return cls.listed(text if ids is None else ids)
 
     @staticmethod
     def in_list_order(selection, limit, offset):
