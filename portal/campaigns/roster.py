@@ -442,7 +442,7 @@ class Roster:
     def _kept_key(self, counting):
         """The key this roster's totals are kept under, or None where they may not be kept.
 
-        Not for "expiring": its cut-off moves with the clock, and a grant's dates move no version.
+        Not for "expiring": its cut-off moves with the clock, which moves no version.
         """
         if self.status == "expiring":
             return None
