@@ -112,3 +112,13 @@ class OneOf(ColumnBase):
 
 def _json_list(values):
     return json.dumps(list(values))
+
+
+def by_id(model, row_id):
+    """The model's row with this id, or None: a page's first lookup, its SQL built once per model."""
+    return next(iter(_by_id(model, row_id=row_id)), None)
+
+
+@prepared
+def _by_id(model, row_id):
+    return model.select().where(model.id == row_id).limit(1)

@@ -6,7 +6,7 @@ import pytest
 from peewee import JOIN, fn
 
 from portal.models import Creator, SocialAccount, Staff
-from portal.prepared import OneOf, Slot, prepared
+from portal.prepared import OneOf, Slot, _by_id, by_id, prepared
 
 START = datetime.datetime(2026, 11, 1, 12, 0, tzinfo=datetime.UTC)
 
@@ -111,3 +111,21 @@ def test_one_of_a_list_of_any_length_is_one_value_and_one_sql(app):
             assert list(fresh) == expected
         query, sql, params = creators_among.compiled(ids=[1])
         assert creators_among.compiled(ids=list(range(500)))[1] == sql and len(params) == 1
+
+
+def test_a_row_by_id_is_a_model_or_none_and_one_sql_per_model(app, admin):
+    with app.app_context():
+        make_creators()
+        first = Creator.select().order_by(Creator.id).first()
+        found = by_id(Creator, first.id)
+        assert isinstance(found, Creator) and (found.id, found.name, found.email) == (
+            first.id,
+            first.name,
+            first.email,
+        )
+        assert by_id(Creator, 10**9) is None
+        # Another model has its own SQL; the same model keeps its one.
+        staff = Staff.get(Staff.email == admin.email)
+        assert by_id(Staff, staff.id).email == admin.email
+        sql = _by_id.compiled(Creator, row_id=1)[1]
+        assert _by_id.compiled(Creator, row_id=2)[1] == sql != _by_id.compiled(Staff, row_id=1)[1]

@@ -352,8 +352,19 @@ def rolled_up_figures():
 
 def rolled_up_span():
     """The Span RecentFigures covers, or None before they were first built."""
-    row = RecentSpan.select().order_by(RecentSpan.id.desc()).first()
-    return Span(row.first_day, row.last_day) if row else None
+    row = next(iter(_latest_span()), None)
+    return Span(*row) if row else None
+
+
+@prepared
+def _latest_span():
+    # Asked on every roster view: its SQL is built once (portal/prepared.py).
+    return (
+        RecentSpan.select(RecentSpan.first_day, RecentSpan.last_day)
+        .order_by(RecentSpan.id.desc())
+        .limit(1)
+        .tuples()
+    )
 
 
 def _rate(interactions, reach):

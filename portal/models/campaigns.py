@@ -152,11 +152,24 @@ class ReportLink(BaseModel):
 
     @classmethod
     def of_campaign(cls, campaign):
-        return cls.select().where(cls.campaign == campaign).order_by(cls.created_at.desc(), cls.id.desc())
+        """The campaign's report links, newest first."""
+        return list(_report_links_of("campaign", owner=campaign.id))
 
     @classmethod
     def of_creator(cls, creator):
-        return cls.select().where(cls.creator == creator).order_by(cls.created_at.desc(), cls.id.desc())
+        """The creator's own report links, newest first."""
+        return list(_report_links_of("creator", owner=creator.id))
+
+
+@prepared
+def _report_links_of(owner_column, owner):
+    # Listed on every view of a campaign page and a creator's Overview: its SQL is built once.
+    column = getattr(ReportLink, owner_column)
+    return (
+        ReportLink.select()
+        .where(column == owner)
+        .order_by(ReportLink.created_at.desc(), ReportLink.id.desc())
+    )
 
 
 CAMPAIGN_MODELS = [Campaign, CampaignCreator, ReportLink]

@@ -16,6 +16,7 @@ from peewee import BigIntegerField
 
 from portal.db import is_sqlite
 from portal.models.base import BaseModel
+from portal.prepared import prepared
 
 # The tables whose rows a report shows or the kept answers read, and for an UPDATE the columns they
 # read (None: all of them). An account's refresh time, a creator's reminders, a page's last opening
@@ -51,7 +52,14 @@ class ReportVersion(BaseModel):
     @classmethod
     def current(cls):
         """Return the number now, or None if the row is missing (then nothing may be kept)."""
-        return cls.select(cls.number).scalar()
+        row = next(iter(_current_number()), None)
+        return row[0] if row else None
+
+
+@prepared
+def _current_number():
+    # Read on every view of a page with kept answers: its SQL is built once (portal/prepared.py).
+    return ReportVersion.select(ReportVersion.number).limit(1).tuples()
 
 
 def _sqlite_statements(table, columns):

@@ -17,6 +17,7 @@ from portal.graph.days import meta_day
 from portal.htmx import fragment_or_redirect
 from portal.insights import export, figures, refresh
 from portal.models import AccountStatus, Creator, LedgerEntry, SocialAccount
+from portal.prepared import by_id
 from portal.staff import bp
 from portal.staff.auth import staff_actor
 
@@ -34,7 +35,7 @@ class Notice:
 
 
 def _account_or_404(creator_id, account_id):
-    creator = get_object_or_404(Creator, Creator.id == creator_id)
+    creator = by_id(Creator, creator_id) or abort(404)
     return creator, get_object_or_404(SocialAccount.of_creator(creator.id, account_id))
 
 

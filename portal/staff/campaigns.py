@@ -1,8 +1,7 @@
 """Campaigns and the roster overview: creators' figures side by side, sortable, as a page or CSV."""
 
-from flask import Response, current_app, flash, redirect, render_template, request, url_for
+from flask import Response, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import login_required
-from playhouse.flask_utils import get_object_or_404
 
 from portal.campaigns.roster import COLUMNS, FILTERS, Roster, Sort, Span, roster_csv
 from portal.db import utcnow
@@ -11,6 +10,7 @@ from portal.htmx import render_page_or_fragment
 from portal.ids import parse_id
 from portal.models import Campaign, Creator, LedgerEntry, ReportLink
 from portal.paging import page_number
+from portal.prepared import by_id
 from portal.staff import bp
 from portal.staff.auth import staff_actor
 from portal.staff.forms import CampaignForm
@@ -19,7 +19,7 @@ PER_PAGE = 50
 
 
 def _campaign_or_404(campaign_id):
-    return get_object_or_404(Campaign, Campaign.id == campaign_id)
+    return by_id(Campaign, campaign_id) or abort(404)
 
 
 def _sort():
@@ -91,7 +91,7 @@ def campaign_page(campaign, status=200, **extra):
         now=now,
         view_args={"campaign_id": campaign.id},
         endpoint="staff.campaign_detail",
-        report_links=list(ReportLink.of_campaign(campaign)),
+        report_links=ReportLink.of_campaign(campaign),
         report_form=extra.pop("report_form", None),  # the form, once asked for (staff/reports.py)
         **extra,
     ), status
@@ -101,7 +101,7 @@ def campaign_page(campaign, status=200, **extra):
 @login_required
 def campaign_add_creators():
     """Add the ticked creators (several from the list, or one from a profile), then go back there."""
-    campaign = get_object_or_404(Campaign, Campaign.id == (parse_id(request.form.get("campaign")) or 0))
+    campaign = by_id(Campaign, parse_id(request.form.get("campaign")) or 0) or abort(404)
     chosen = [parse_id(value) for value in request.form.getlist("creator")]
     added = campaign.add_creators([creator_id for creator_id in chosen if creator_id])
     if added:
@@ -122,7 +122,7 @@ def campaign_add_creators():
 @login_required
 def campaign_remove_creator(campaign_id, creator_id):
     campaign = _campaign_or_404(campaign_id)
-    creator = get_object_or_404(Creator, Creator.id == creator_id)
+    creator = by_id(Creator, creator_id) or abort(404)
     if campaign.remove_creator(creator.id):
         LedgerEntry.record("campaign_creator_removed", staff_actor(), creator=creator, name=campaign.name)
         flash(f"{creator.name} was taken off “{campaign.name}”.", "success")

@@ -1,6 +1,6 @@
 """Creators: the list, the profile with its tabs, handles, and the Link Accounts Page panel."""
 
-from flask import current_app, flash, redirect, render_template, request, url_for
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from playhouse.flask_utils import get_object_or_404
 
@@ -25,6 +25,7 @@ from portal.models import (
     SocialAccount,
 )
 from portal.paging import page_number
+from portal.prepared import by_id
 from portal.staff import bp
 from portal.staff.auth import staff_actor
 from portal.staff.forms import CreatorForm, HandleForm, LinkTokenForm, NewCreatorForm
@@ -32,7 +33,7 @@ from portal.staff.mail import invitation_state
 
 
 def _creator_or_404(creator_id):
-    return get_object_or_404(Creator, Creator.id == creator_id)
+    return by_id(Creator, creator_id) or abort(404)
 
 
 @bp.get("/")
@@ -117,7 +118,7 @@ def profile_overview(creator, status=200, **extra):
         accounts=list(creator.accounts()),
         creator_campaigns=list(joined),
         other_campaigns=list(Campaign.choices().where(Campaign.id.not_in(joined.select(Campaign.id)))),
-        report_links=list(ReportLink.of_creator(creator)),
+        report_links=ReportLink.of_creator(creator),
         progress=funnel.progress(creator, utcnow()),
         report_form=extra.pop("report_form", None),  # the form, once asked for (staff/reports.py)
         **extra,

@@ -3,9 +3,8 @@
 import re
 import secrets
 
-from flask import current_app, flash, redirect, render_template, request, url_for
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
-from playhouse.flask_utils import get_object_or_404
 
 from portal.addresses import link_page_address
 from portal.db import utcnow
@@ -16,6 +15,7 @@ from portal.mail.compose import mime_message
 from portal.mail.settings import mail_settings
 from portal.models import Creator, InvitationTemplate, MailJob, OutgoingMessage
 from portal.paging import page_number
+from portal.prepared import by_id
 from portal.staff import bp
 
 KIND = "invitation"
@@ -62,13 +62,13 @@ def _status_response(creator, status=200, problem=None, notice=None):
 @bp.get("/creators/<int:creator_id>/invitation")
 @login_required
 def invitation_status(creator_id):
-    return _status_response(get_object_or_404(Creator, Creator.id == creator_id))
+    return _status_response(by_id(Creator, creator_id) or abort(404))
 
 
 @bp.post("/creators/<int:creator_id>/invitation")
 @login_required
 def invitation_send(creator_id):
-    creator = get_object_or_404(Creator, Creator.id == creator_id)
+    creator = by_id(Creator, creator_id) or abort(404)
     link = link_page_address(creator)
     if not creator.email:
         problem = f"{creator.name} has no e-mail address. Add one with “Edit creator”, then send again."
@@ -126,7 +126,7 @@ def invitations_send():
 @bp.get("/invitations/<int:job_id>")
 @login_required
 def mail_job_detail(job_id):
-    job = get_object_or_404(MailJob, MailJob.id == job_id)
+    job = by_id(MailJob, job_id) or abort(404)
     progress = job.progress()
     return render_page_or_fragment(
         "staff/mail_job.html",

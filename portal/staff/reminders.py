@@ -1,8 +1,7 @@
 """Reminders: what the next run would send and what was sent, and a creator's reminders on or off."""
 
-from flask import current_app, request, url_for
+from flask import abort, current_app, request, url_for
 from flask_login import login_required
-from playhouse.flask_utils import get_object_or_404
 
 from portal.addresses import link_page_address
 from portal.db import utcnow
@@ -10,6 +9,7 @@ from portal.htmx import fragment_or_redirect, render_page_or_fragment
 from portal.invitation import REMINDERS
 from portal.mail import reminders
 from portal.models import Creator, LedgerEntry, OutgoingMessage, ReminderSchedule
+from portal.prepared import by_id
 from portal.staff import bp
 from portal.staff.auth import staff_actor
 
@@ -35,7 +35,7 @@ def reminder_list():
 @login_required
 def creator_reminders(creator_id):
     """Switch a creator's reminders on or off (the form says which); the ledger records a change."""
-    creator = get_object_or_404(Creator, Creator.id == creator_id)
+    creator = by_id(Creator, creator_id) or abort(404)
     enabled = request.form.get("enabled") == "1"
     if creator.reminders_enabled != enabled:
         Creator.update(reminders_enabled=enabled, updated_at=utcnow()).where(

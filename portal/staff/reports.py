@@ -1,13 +1,13 @@
 """Report links for clients (from a campaign or a creator's profile), and keeping a creator out of them."""
 
-from flask import flash, redirect, render_template, request, url_for
+from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import login_required
-from playhouse.flask_utils import get_object_or_404
 
 from portal.addresses import absolute_url
 from portal.db import utcnow
 from portal.htmx import is_htmx_swap
 from portal.models import Campaign, Creator, LedgerEntry, ReportLink
+from portal.prepared import by_id
 from portal.staff import bp
 from portal.staff.auth import staff_actor
 from portal.staff.campaigns import campaign_page
@@ -45,7 +45,7 @@ def _report_form(show, owner, links, kind, **route):
         return show(owner, report_form=form)
     return render_template(
         "staff/partials/report_links.html",
-        report_links=list(links),
+        report_links=links,
         report_form=form,
         create_url=url_for(f"staff.{kind}_report_new", **route),
         form_url=url_for(f"staff.{kind}_report_form", **route),
@@ -55,7 +55,7 @@ def _report_form(show, owner, links, kind, **route):
 @bp.get("/campaigns/<int:campaign_id>/reports/new")
 @login_required
 def campaign_report_form(campaign_id):
-    campaign = get_object_or_404(Campaign, Campaign.id == campaign_id)
+    campaign = by_id(Campaign, campaign_id) or abort(404)
     links = ReportLink.of_campaign(campaign)
     return _report_form(campaign_page, campaign, links, "campaign", campaign_id=campaign.id)
 
@@ -63,7 +63,7 @@ def campaign_report_form(campaign_id):
 @bp.get("/creators/<int:creator_id>/reports/new")
 @login_required
 def creator_report_form(creator_id):
-    creator = get_object_or_404(Creator, Creator.id == creator_id)
+    creator = by_id(Creator, creator_id) or abort(404)
     return _report_form(
         profile_overview, creator, ReportLink.of_creator(creator), "creator", creator_id=creator.id
     )
@@ -72,21 +72,21 @@ def creator_report_form(creator_id):
 @bp.post("/campaigns/<int:campaign_id>/reports")
 @login_required
 def campaign_report_new(campaign_id):
-    campaign = get_object_or_404(Campaign, Campaign.id == campaign_id)
+    campaign = by_id(Campaign, campaign_id) or abort(404)
     return _new_report(campaign_page, campaign, campaign=campaign)
 
 
 @bp.post("/creators/<int:creator_id>/reports")
 @login_required
 def creator_report_new(creator_id):
-    creator = get_object_or_404(Creator, Creator.id == creator_id)
+    creator = by_id(Creator, creator_id) or abort(404)
     return _new_report(profile_overview, creator, creator=creator)
 
 
 @bp.post("/reports/<int:link_id>/revoke")
 @login_required
 def report_revoke(link_id):
-    link = get_object_or_404(ReportLink, ReportLink.id == link_id)
+    link = by_id(ReportLink, link_id) or abort(404)
     if link.revoked_at is None:
         ReportLink.update(revoked_at=utcnow()).where(ReportLink.id == link.id).execute()
         LedgerEntry.record("report_link_revoked", staff_actor(), creator=link.creator_id, label=link.label)
@@ -100,7 +100,7 @@ def report_revoke(link_id):
 @login_required
 def creator_internal_only(creator_id):
     """Keep a creator out of every client report, or let them be shown again (the form says which)."""
-    creator = get_object_or_404(Creator, Creator.id == creator_id)
+    creator = by_id(Creator, creator_id) or abort(404)
     internal = request.form.get("internal_only") == "1"
     if creator.internal_only != internal:
         Creator.update(internal_only=internal).where(Creator.id == creator.id).execute()
