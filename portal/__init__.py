@@ -298,6 +298,7 @@ def register_template_helpers(app):
 
     app.add_template_global(absolute_url)
     app.add_template_global(AddressPattern, "address_pattern")
+    app.add_template_filter(AddressPattern.fill, "fill")
     app.add_template_global(charts.time_series, "time_series_chart")
     app.add_template_global(charts.bars, "bar_chart")
     app.add_template_global(db.utcnow, "utcnow")

@@ -51,12 +51,17 @@ class AddressPattern:
             self._pieces.append(before)
         self._last = built
 
-    def __call__(self, *values):
+    def fill(self, *values):
+        """The address with these values in its holes, in order; templates write pattern|fill(...)
+        (a filter is called directly, where a call in a template goes through Jinja's Context.call:
+        1.5 µs more, three times a row)."""
         filled = (
             piece + (str(value) if type(value) is int else quote(str(value), safe=_PATH_SAFE))
             for piece, value in zip(self._pieces, values, strict=True)
         )
         return "".join(filled) + self._last
+
+    __call__ = fill
 
 
 _PATH_SAFE = "!$&'()*+,/:;=@"  # what werkzeug leaves unquoted in a path segment
