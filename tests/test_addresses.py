@@ -34,3 +34,17 @@ def test_a_pattern_with_query_holes_writes_a_roster_heading_or_pager_as_url_for_
             for order in ("asc", "desc"):
                 assert heading(key, order) == url_for(endpoint, sort=key, order=order, **fixed)
                 assert pager(key, order, 7) == url_for(endpoint, sort=key, order=order, page=7, **fixed)
+
+
+def test_a_pattern_keeps_percent_signs_of_its_fixed_part_and_wants_every_hole(app):
+    with app.test_request_context("/"):
+        # A fixed value quoted by url_for carries "%" signs of its own, which filling must leave be.
+        fixed = {"q": "50% off/é"}
+        pattern = AddressPattern("staff.creator_list", "page", **fixed)
+        assert "%25" in pattern(2)
+        assert pattern(2) == url_for("staff.creator_list", page=2, **fixed)
+        assert pattern.fill("last") == url_for("staff.creator_list", page="last", **fixed)
+        with pytest.raises(TypeError):
+            pattern(1, 2)
+        with pytest.raises(TypeError):
+            pattern()
