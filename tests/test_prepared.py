@@ -129,3 +129,11 @@ def test_a_row_by_id_is_a_model_or_none_and_one_sql_per_model(app, admin):
         assert by_id(Staff, staff.id).email == admin.email
         sql = _by_id.compiled(Creator, row_id=1)[1]
         assert _by_id.compiled(Creator, row_id=2)[1] == sql != _by_id.compiled(Staff, row_id=1)[1]
+
+
+def test_a_creators_account_list_is_its_accounts_query_read_prepared(app):
+    with app.app_context():
+        make_creators()
+        for creator in Creator.select():
+            assert [a.username for a in creator.account_list()] == [a.username for a in creator.accounts()]
+            assert all(isinstance(a, SocialAccount) for a in creator.account_list())

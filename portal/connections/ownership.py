@@ -21,7 +21,7 @@ def _same_account(username, ig_user_id, other):
 
 def listed_elsewhere(creator, username, ig_user_id=None):
     """Return another creator's account, in any status but revoked, with this username or id, or None."""
-    return SocialAccount.listed_by_others(creator, [username.lower()], [ig_user_id]).first()
+    return next(iter(SocialAccount.listed_by_others(creator, [username.lower()], [ig_user_id])), None)
 
 
 def also_listed(creator, accounts):
@@ -29,10 +29,8 @@ def also_listed(creator, accounts):
     accounts = list(accounts)
     if not accounts:
         return {}
-    others = list(
-        SocialAccount.listed_by_others(
-            creator, [a.username.lower() for a in accounts], [a.ig_user_id for a in accounts]
-        )
+    others = SocialAccount.listed_by_others(
+        creator, [a.username.lower() for a in accounts], [a.ig_user_id for a in accounts]
     )
     listings = {}
     for account in accounts:
@@ -67,7 +65,7 @@ def linking_problems(creator, candidates):
             (SocialAccount.creator == creator) & SocialAccount.username.in_(usernames)
         )
     }
-    others = list(SocialAccount.listed_by_others(creator, usernames, [c.ig_user_id for c in candidates]))
+    others = SocialAccount.listed_by_others(creator, usernames, [c.ig_user_id for c in candidates])
     problems = {}
     for candidate in candidates:
         mine = own.get(candidate.username.lower())

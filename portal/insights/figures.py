@@ -23,6 +23,7 @@ from portal.models import (
     Story,
     StoryMetric,
 )
+from portal.prepared import OneOf, prepared
 
 DAILY_METRICS = ("views", "reach")
 DAILY_DAYS = 30
@@ -88,14 +89,20 @@ def latest_views(accounts):
     ids = [getattr(account, "id", account) for account in accounts]
     if not ids:
         return {}
+    return {row.account_id: row for row in _latest_views(ids=ids)}
+
+
+@prepared
+def _latest_views(ids):
+    # On every view of a creator's Social Accounts tab: its SQL built once, the ids one value.
     views = (AccountMetric.metric == "views") & (AccountMetric.period == "day")
     newest = (
         AccountMetric.select(AccountMetric.account, fn.MAX(AccountMetric.end_time).alias("newest"))
-        .where(views & AccountMetric.account.in_(ids))
+        .where(views & OneOf(AccountMetric.account, ids))
         .group_by(AccountMetric.account)
         .alias("newest_views")
     )
-    rows = (
+    return (
         AccountMetric.select()
         .join(
             newest,
@@ -103,7 +110,6 @@ def latest_views(accounts):
         )
         .where(views)
     )
-    return {row.account_id: row for row in rows}
 
 
 def metric_day(end_time):

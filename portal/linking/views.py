@@ -55,7 +55,7 @@ def link_page(token):
     if not current_user.is_authenticated:  # staff checking the link are not the creator coming
         record_page_opening(creator, now)
     open_link_session(creator)
-    accounts = list(creator.accounts())
+    accounts = creator.account_list()
     return render_template(
         "linking/link_page.html",
         creator=creator,

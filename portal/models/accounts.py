@@ -6,7 +6,7 @@ from portal.crypto import EncryptedTextField
 from portal.db import UTCDateTimeField, database, utcnow
 from portal.models.base import BaseModel
 from portal.models.creators import Creator
-from portal.prepared import prepared
+from portal.prepared import OneOf, prepared
 
 
 class MetaGrant(BaseModel):
@@ -180,24 +180,33 @@ class SocialAccount(BaseModel):
     def listed_by_others(cls, creator, usernames, ig_user_ids):
         """Return other creators' accounts, not revoked, with one of these usernames or Instagram ids.
 
-        Each comes with its creator's id and name (one query); ordered by that name.
+        Each comes with its creator's id and name (one query, its SQL built once); ordered by that name.
         """
-        match = cls.username.in_(sorted(set(usernames)))
+        values = {"creator": getattr(creator, "id", creator), "usernames": sorted(set(usernames))}
         ids = sorted({value for value in ig_user_ids if value})
         if ids:
-            match |= cls.ig_user_id.in_(ids)
-        shown = (cls.id, cls.creator, cls.username, cls.ig_user_id, cls.status, Creator.id, Creator.name)
-        return (
-            cls.select(*shown)
-            .join(Creator, on=(cls.creator == Creator.id))
-            .where((cls.creator != creator) & (cls.status != AccountStatus.REVOKED) & match)
-            .order_by(fn.LOWER(Creator.name), Creator.id, cls.username)
-        )
+            values["ig_user_ids"] = ids
+        return list(_listed_by_others(bool(ids), **values))
 
     def set_refresh_enabled(self, enabled):
         """Switch scheduled refresh on or off, writing that column only (a refresh may be saving the rest)."""
         SocialAccount.update(refresh_enabled=enabled).where(SocialAccount.id == self.id).execute()
         self.refresh_enabled = enabled
+
+
+@prepared
+def _listed_by_others(by_ig_user_id, creator, usernames, ig_user_ids=None):
+    # Asked on every view of a creator's Social Accounts tab, and in linking: its SQL built once a shape.
+    match = OneOf(SocialAccount.username, usernames)
+    if by_ig_user_id:
+        match |= OneOf(SocialAccount.ig_user_id, ig_user_ids)
+    shown = (SocialAccount.id, SocialAccount.creator, SocialAccount.username, SocialAccount.ig_user_id)
+    return (
+        SocialAccount.select(*shown, SocialAccount.status, Creator.id, Creator.name)
+        .join(Creator, on=(SocialAccount.creator == Creator.id))
+        .where((SocialAccount.creator != creator) & (SocialAccount.status != AccountStatus.REVOKED) & match)
+        .order_by(fn.LOWER(Creator.name), Creator.id, SocialAccount.username)
+    )
 
 
 @prepared

@@ -115,7 +115,7 @@ def profile_overview(creator, status=200, **extra):
     response = _render_profile(
         creator,
         "creator_overview",
-        accounts=list(creator.accounts()),
+        accounts=creator.account_list(),
         creator_campaigns=list(joined),
         other_campaigns=list(Campaign.choices().where(Campaign.id.not_in(joined.select(Campaign.id)))),
         report_links=ReportLink.of_creator(creator),
@@ -129,7 +129,7 @@ def profile_overview(creator, status=200, **extra):
 
 def _account_list(creator):
     """Return the creator's accounts, their latest views and who else lists them (one query each)."""
-    accounts = list(creator.accounts())
+    accounts = creator.account_list()
     return {
         "accounts": accounts,
         "latest_views": figures.latest_views(accounts),
