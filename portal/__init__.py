@@ -283,6 +283,7 @@ def register_hooks(app):
 
 def register_template_helpers(app):
     """Give every template the values, chart drawers and words in plain language it uses."""
+    from portal import numbers
     from portal.addresses import AddressPattern, absolute_url
     from portal.compliance import ledger
     from portal.insights import charts, figures
@@ -303,9 +304,9 @@ def register_template_helpers(app):
     app.add_template_global(charts.bars, "bar_chart")
     app.add_template_global(db.utcnow, "utcnow")
     app.add_template_global(ledger.details_words, "details_words")
-    app.add_template_filter(figures.format_seconds, "watch_seconds")
-    app.add_template_global(figures.format_total, "roster_value")
-    app.add_template_filter(figures.format_duration, "watch_duration")
+    app.add_template_filter(numbers.format_seconds, "watch_seconds")
+    app.add_template_global(numbers.format_total, "roster_value")
+    app.add_template_filter(numbers.format_duration, "watch_duration")
     app.add_template_filter(figures.metric_day, "metric_day")
     app.add_template_filter(ledger.action_words, "action_words")
     app.add_template_filter(ledger.actor_words, "actor_words")

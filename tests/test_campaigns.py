@@ -380,6 +380,6 @@ def test_the_overview_csv_quotes_hostile_names_and_keeps_a_fall_in_followers_a_n
     ],
 )
 def test_a_roster_figure_reads_as_the_page_shows_it(kind, value, shown):
-    from portal.insights.figures import format_total
+    from portal.numbers import format_total
 
     assert format_total(kind, value) == shown

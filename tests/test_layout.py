@@ -23,6 +23,7 @@ PLAIN_FRAME = {
     "portal.invitation",
     "portal.ids",
     "portal.spreadsheet",
+    "portal.numbers",
     "portal.ratelimits",
 }
 FLASK_FRAME = {"portal.htmx", "portal.security", "portal.extensions", "portal.addresses"}

@@ -16,7 +16,6 @@ from peewee import JOIN, SQL, Case, Entity, Field, fn
 
 from portal.crypto import cipher
 from portal.graph.days import day_end, day_start
-from portal.insights.figures import format_total
 from portal.models import (
     AccountMetric,
     AccountStatus,
@@ -32,6 +31,7 @@ from portal.models import (
     SocialAccount,
     Story,
 )
+from portal.numbers import format_total
 from portal.paging import Page
 from portal.prepared import prepared
 from portal.spreadsheet import csv_text
