@@ -84,6 +84,10 @@ class Prepared:
         filled = [param.fill(values) if isinstance(param, _Place) else param for param in params]
         return query._get_cursor_wrapper(database.execute_sql(sql, filled))
 
+    def first(self, *shape, **values):
+        """The query's first row, or None: a prepared lookup of one row."""
+        return next(iter(self(*shape, **values)), None)
+
 
 def prepared(build):
     """Decorate a function that returns a query: its SQL is built once per shape (see Prepared)."""
@@ -116,7 +120,7 @@ def _json_list(values):
 
 def by_id(model, row_id):
     """The model's row with this id, or None: a page's first lookup, its SQL built once per model."""
-    return next(iter(_by_id(model, row_id=row_id)), None)
+    return _by_id.first(model, row_id=row_id)
 
 
 @prepared

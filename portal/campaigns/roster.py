@@ -354,7 +354,7 @@ def rolled_up_figures():
 
 def rolled_up_span():
     """The Span RecentFigures covers, or None before they were first built."""
-    row = next(iter(_latest_span()), None)
+    row = _latest_span.first()
     return Span(*row) if row else None
 
 

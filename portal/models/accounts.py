@@ -200,9 +200,16 @@ def _listed_by_others(by_ig_user_id, creator, usernames, ig_user_ids=None):
     match = OneOf(SocialAccount.username, usernames)
     if by_ig_user_id:
         match |= OneOf(SocialAccount.ig_user_id, ig_user_ids)
-    shown = (SocialAccount.id, SocialAccount.creator, SocialAccount.username, SocialAccount.ig_user_id)
     return (
-        SocialAccount.select(*shown, SocialAccount.status, Creator.id, Creator.name)
+        SocialAccount.select(
+            SocialAccount.id,
+            SocialAccount.creator,
+            SocialAccount.username,
+            SocialAccount.ig_user_id,
+            SocialAccount.status,
+            Creator.id,
+            Creator.name,
+        )
         .join(Creator, on=(SocialAccount.creator == Creator.id))
         .where((SocialAccount.creator != creator) & (SocialAccount.status != AccountStatus.REVOKED) & match)
         .order_by(fn.LOWER(Creator.name), Creator.id, SocialAccount.username)

@@ -52,7 +52,7 @@ class ReportVersion(BaseModel):
     @classmethod
     def current(cls):
         """Return the number now, or None if the row is missing (then nothing may be kept)."""
-        row = next(iter(_current_number()), None)
+        row = _current_number.first()
         return row[0] if row else None
 
 

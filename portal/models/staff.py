@@ -79,7 +79,7 @@ class Staff(BaseModel):
         staff_id, _, version = str(user_id).partition(":")
         if not (staff_id.isdigit() and version.isdigit()):
             return None
-        return next(iter(_staff_in_session(staff_id=int(staff_id), version=int(version))), None)
+        return _staff_in_session.first(staff_id=int(staff_id), version=int(version))
 
     def end_sessions(self):
         """Make every session cookie issued to this staff member worthless."""
